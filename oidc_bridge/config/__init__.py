@@ -1,0 +1,1 @@
+"""The in-app configuration: schema, loader and cross-field validation."""

@@ -1,0 +1,96 @@
+"""Typed, frozen settings: the config file parsed once at start.
+
+Every default is documented beside it; ``loader.py`` fills these from TOML and
+``validate.py`` does the cross-field checks.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
+
+InappScope = Literal["auto", "snsapi_base", "snsapi_privateinfo"]
+
+
+@dataclass(frozen=True)
+class WeComSettings:
+    """One WeCom self-built app: the corp, the app's AgentId and Secret, and where WeCom lives."""
+
+    corp_id: str
+    agent_id: str
+    secret: str
+    # Overridable so tests and the demo can point at the simulator.
+    api_base: str = "https://qyapi.weixin.qq.com"
+    oauth_base: str = "https://open.weixin.qq.com"
+    sso_base: str = "https://login.work.weixin.qq.com"
+    # "auto": snsapi_privateinfo only when the client's scopes want email, phone or picture.
+    inapp_scope: InappScope = "auto"
+    # WW_verify_*.txt name -> content, served at the issuer's root for WeCom's domain check.
+    verify_files: dict[str, str] = field(default_factory=dict)
+    # A hung WeCom must not hold a worker: ~3 s to connect, ~5 s to read (wecom-api.md §3).
+    connect_timeout: float = 3.0
+    read_timeout: float = 5.0
+    # Department id -> name cache lifetime, seconds.
+    department_cache_ttl: int = 300
+    # Web login page language: "" (WeCom decides), "zh" or "en".
+    lang: str = ""
+
+
+@dataclass(frozen=True)
+class ClientSettings:
+    """One registered OIDC client."""
+
+    client_id: str
+    redirect_uris: tuple[str, ...]
+    # None means a public client: PKCE S256 is then required.
+    client_secret: str | None = None
+    post_logout_redirect_uris: tuple[str, ...] = ()
+    # Shown to people on pages ("Sign in to Grafana"); defaults to client_id.
+    name: str = ""
+
+    @property
+    def is_public(self) -> bool:
+        return self.client_secret is None
+
+    @property
+    def display_name(self) -> str:
+        return self.name or self.client_id
+
+
+@dataclass(frozen=True)
+class TokenSettings:
+    """Lifetimes, in seconds."""
+
+    access_token_lifetime: int = 3600
+    id_token_lifetime: int = 3600
+    # RFC 6749 recommends at most 10 minutes; one minute is plenty for a server-side exchange.
+    code_lifetime: int = 60
+    # How long a parked login may wait for WeCom's callback.
+    login_lifetime: int = 600
+
+
+@dataclass(frozen=True)
+class Settings:
+    """The whole configuration."""
+
+    issuer: str
+    wecom: WeComSettings
+    clients: tuple[ClientSettings, ...]
+    # None: the in-process store (fakeredis), right for one process only.
+    redis_url: str | None = None
+    keys_dir: Path = Path("keys")
+    # Every store key starts with this, so one Redis can serve several bridges.
+    store_prefix: str = "oidc-bridge:"
+    tokens: TokenSettings = field(default_factory=TokenSettings)
+    # "text" or "json" log lines.
+    log_format: str = "text"
+    log_level: str = "INFO"
+    # The file these settings came from, for messages; None when built in code.
+    source: str | None = None
+
+    def client(self, client_id: str) -> ClientSettings | None:
+        for c in self.clients:
+            if c.client_id == client_id:
+                return c
+        return None

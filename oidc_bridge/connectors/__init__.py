@@ -1,0 +1,1 @@
+"""Upstream identity sources."""

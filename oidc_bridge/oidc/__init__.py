@@ -1,0 +1,1 @@
+"""The OpenID Provider core: no Flask, redis or requests imports here."""

@@ -1,0 +1,1 @@
+"""Shared state: Redis, or fakeredis in-process."""

@@ -1,0 +1,1 @@
+"""A WeCom simulator for tests and the demo, reached only over HTTP."""
