@@ -1,0 +1,14 @@
+"""Chooses the store from the settings."""
+
+from __future__ import annotations
+
+from .base import Store
+from .memory_store import memory_store
+from .redis_store import RedisStore
+
+
+def build_store(redis_url: str | None, prefix: str) -> Store:
+    """Redis when a URL is configured, otherwise the in-process store."""
+    if redis_url:
+        return RedisStore.from_url(redis_url, prefix)
+    return memory_store(prefix)

@@ -1,0 +1,79 @@
+"""The Store over a redis-py client: real Redis, or fakeredis for the in-process default."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Callable, Iterator
+from typing import Any, TypeVar
+
+import redis
+
+from ..errors import StoreUnavailable
+
+T = TypeVar("T")
+
+
+@contextlib.contextmanager
+def _unavailable_on_connection_error() -> Iterator[None]:
+    try:
+        yield
+    except (redis.ConnectionError, redis.TimeoutError) as exc:
+        raise StoreUnavailable(f"store unreachable: {type(exc).__name__}") from exc
+
+
+class RedisStore:
+    """Keys are prefixed; values are UTF-8 strings; TTLs are kept in milliseconds."""
+
+    def __init__(self, client: redis.Redis, prefix: str = "oidc-bridge:") -> None:
+        self._r = client
+        self._prefix = prefix
+
+    @classmethod
+    def from_url(cls, url: str, prefix: str = "oidc-bridge:") -> RedisStore:
+        client = redis.Redis.from_url(
+            url,
+            decode_responses=True,
+            socket_connect_timeout=2,
+            socket_timeout=2,
+            health_check_interval=30,
+            retry_on_timeout=False,
+        )
+        return cls(client, prefix)
+
+    def _k(self, key: str) -> str:
+        return self._prefix + key
+
+    def _call(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+        with _unavailable_on_connection_error():
+            return fn(*args, **kwargs)
+
+    def get(self, key: str) -> str | None:
+        return self._call(self._r.get, self._k(key))
+
+    def set(self, key: str, value: str, ttl: float) -> None:
+        self._call(self._r.set, self._k(key), value, px=_ms(ttl))
+
+    def set_if_absent(self, key: str, value: str, ttl: float) -> bool:
+        return bool(self._call(self._r.set, self._k(key), value, px=_ms(ttl), nx=True))
+
+    def getdel(self, key: str) -> str | None:
+        return self._call(self._r.getdel, self._k(key))
+
+    def delete(self, *keys: str) -> int:
+        if not keys:
+            return 0
+        return int(self._call(self._r.delete, *(self._k(k) for k in keys)))
+
+    def ttl(self, key: str) -> float | None:
+        ms = self._call(self._r.pttl, self._k(key))
+        return None if ms is None or ms < 0 else ms / 1000.0
+
+    def ping(self) -> None:
+        self._call(self._r.ping)
+
+
+def _ms(ttl: float) -> int:
+    ms = int(ttl * 1000)
+    if ms <= 0:
+        raise ValueError("every key needs a positive TTL")
+    return ms
