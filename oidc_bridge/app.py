@@ -1,0 +1,30 @@
+"""The Flask application factory."""
+
+from __future__ import annotations
+
+from flask import Flask
+
+from .config.schema import Settings
+from .oidc.discovery import Endpoints
+from .services import Services, build_services
+from .store.base import Store
+from .web import oidc, ops, wecom
+from .web.render import register_error_handlers
+from .web.security import add_security_headers
+
+
+def create_app(settings: Settings, *, store: Store | None = None, services: Services | None = None) -> Flask:
+    """Build the services and mount every route under the issuer's path."""
+    prefix = Endpoints(settings.issuer).path_prefix
+    app = Flask(__name__, static_folder="web/static", static_url_path=prefix + "/static",
+                template_folder="web/templates")
+    app.config["MAX_CONTENT_LENGTH"] = 64 * 1024
+    app.extensions["oidc_bridge"] = services or build_services(settings, store)
+    app.register_blueprint(oidc.bp, url_prefix=prefix or None)
+    app.register_blueprint(wecom.bp, url_prefix=prefix or None)
+    app.register_blueprint(ops.bp, url_prefix=prefix or None)
+    # WeCom checks the verification file at the domain root, whatever the issuer's path.
+    app.register_blueprint(wecom.verify_bp)
+    register_error_handlers(app)
+    app.after_request(add_security_headers)
+    return app

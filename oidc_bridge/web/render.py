@@ -1,0 +1,106 @@
+"""The only place errors become HTTP.
+
+RFC 6749 JSON at the token and userinfo endpoints; an error redirect from authorize only to a
+verified redirect_uri (handled in ``oidc.py``); otherwise a readable page that says what
+happened, what to do, and an error id that also appears in the log line.
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+
+from flask import Flask, Response, jsonify, render_template, request
+from werkzeug.exceptions import HTTPException
+
+from ..errors import BridgeError, BrowserError, InvalidToken, OAuthError, ServerError, StoreUnavailable
+from .security import no_store
+
+log = logging.getLogger(__name__)
+
+# Endpoints whose clients are programs: they get RFC 6749 / 6750 JSON, never pages.
+JSON_ENDPOINTS = frozenset({"oidc.token", "oidc.userinfo"})
+
+
+def _wants_json() -> bool:
+    return request.endpoint in JSON_ENDPOINTS
+
+
+def error_id() -> str:
+    return secrets.token_hex(6)
+
+
+def oauth_json(err: OAuthError) -> Response:
+    body = {"error": err.error, "error_description": err.description}
+    response = no_store(jsonify(body))
+    response.status_code = err.status
+    if isinstance(err, InvalidToken):
+        response.headers["WWW-Authenticate"] = (
+            f'Bearer error="{err.error}", error_description="{err.description}"'
+        )
+    elif err.status == 401:
+        response.headers["WWW-Authenticate"] = 'Basic realm="oidc-bridge"'
+    return response
+
+
+def page(title: str, advice: str, status: int, *, eid: str | None = None, action: tuple[str, str] | None = None) -> Response:
+    html = render_template("error.html", title=title, advice=advice, error_id=eid, action=action)
+    return Response(html, status=status, mimetype="text/html")
+
+
+def register_error_handlers(app: Flask) -> None:
+    @app.errorhandler(OAuthError)
+    def _oauth(err: OAuthError) -> Response:
+        eid = error_id()
+        log.info("oauth error %s at %s: %s [error_id=%s]", err.error, request.endpoint, err.detail, eid)
+        if _wants_json():
+            return oauth_json(err)
+        return page("The request could not be completed.", err.description, err.status, eid=eid)
+
+    @app.errorhandler(BrowserError)
+    def _browser(err: BrowserError) -> Response:
+        eid = error_id()
+        log.info("browser error at %s: %s [error_id=%s]", request.endpoint, err.detail, eid)
+        return page(err.title, err.advice, err.status, eid=eid)
+
+    @app.errorhandler(StoreUnavailable)
+    def _store(err: StoreUnavailable) -> Response:
+        eid = error_id()
+        log.error("store unavailable at %s: %s [error_id=%s]", request.endpoint, err.detail, eid)
+        if _wants_json():
+            from ..errors import TemporarilyUnavailable
+
+            return oauth_json(TemporarilyUnavailable(err.detail))
+        return page(
+            "The sign-in service is temporarily unavailable.",
+            "Its storage cannot be reached. Try again in a minute; if it persists, tell your administrator.",
+            503,
+            eid=eid,
+        )
+
+    @app.errorhandler(HTTPException)
+    def _http(err: HTTPException) -> Response:
+        if _wants_json():
+            from ..errors import InvalidRequest
+
+            return oauth_json(InvalidRequest(err.name, description=f"{err.code} {err.name}."))
+        response = page(f"{err.code} {err.name}", "Check the address, or go back to the application.", err.code or 400)
+        if err.code == 405 and isinstance(err.valid_methods, list):
+            response.headers["Allow"] = ", ".join(err.valid_methods)
+        return response
+
+    @app.errorhandler(Exception)
+    def _unexpected(err: Exception) -> Response:
+        eid = error_id()
+        if isinstance(err, BridgeError):
+            log.error("unhandled bridge error %s: %s [error_id=%s]", type(err).__name__, err.detail, eid)
+        else:
+            log.exception("unexpected error [error_id=%s]", eid)
+        if _wants_json():
+            return oauth_json(ServerError(type(err).__name__))
+        return page(
+            "Something went wrong on the sign-in service.",
+            "Try again. If it happens again, tell your administrator this error id.",
+            500,
+            eid=eid,
+        )

@@ -1,0 +1,44 @@
+"""The WeCom side: the one fixed callback, and the domain-verification files."""
+
+from __future__ import annotations
+
+import logging
+
+from flask import Blueprint, Response, abort, redirect, request
+
+from ..oidc.transactions import LoginFailed
+from .context import services
+from .render import error_id, page
+
+log = logging.getLogger(__name__)
+
+bp = Blueprint("wecom", __name__)
+verify_bp = Blueprint("wecom_verify", __name__)
+
+
+@bp.get("/wecom/callback")
+def callback() -> Response:
+    svc = services()
+    params = {k: v for k, v in request.args.items()}
+    try:
+        location = svc.flow.finish(params, svc.cookies.browser_secret(request))
+    except LoginFailed as failed:
+        eid = error_id()
+        log.info("login failed: %s [error_id=%s]", type(failed.cause).__name__, eid)
+        return page(
+            "You could not be signed in.",
+            failed.message,
+            failed.status,
+            eid=eid,
+            action=(failed.redirect, f"Return to {failed.client_name}"),
+        )
+    return redirect(location, 302)
+
+
+@verify_bp.get("/<name>")
+def verify_file(name: str) -> Response:
+    """WeCom's trusted-domain check fetches WW_verify_*.txt from the domain root (wecom-api.md §5)."""
+    content = services().settings.wecom.verify_files.get(name)
+    if content is None:
+        abort(404)
+    return Response(content, mimetype="text/plain")
