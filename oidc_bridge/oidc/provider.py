@@ -131,14 +131,18 @@ class OpenIDProvider:
         self._users = StoreMapping(store, "user", settings.tokens.access_token_lifetime, hash_keys=False)
         self._state = _StoreAuthorizationState(store, settings)
         self._signing_kid: str | None = None
+        # oic refuses an http issuer even on loopback, which the config allows for development:
+        # validate an https twin, then put the real issuer (used as the ID token's iss) back.
+        https_twin = Endpoints("https://" + settings.issuer.split("://", 1)[1])
         self._pyop = Provider(
             self._current_jwk(),
-            discovery_document(self.endpoints, ["RS256"]),
+            discovery_document(https_twin, ["RS256"]),
             self._state,
             {c.client_id: self._pyop_client(c) for c in clients},
             Userinfo(self._users),
             id_token_lifetime=settings.tokens.id_token_lifetime,
         )
+        self._pyop.configuration_information["issuer"] = settings.issuer
 
     @staticmethod
     def _pyop_client(client: ClientSettings) -> dict[str, Any]:

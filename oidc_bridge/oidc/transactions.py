@@ -127,8 +127,11 @@ class LoginFlow:
         try:
             identity = self._connector.handle_callback(params, parked.connector_data)
         except LoginRefused as exc:
-            log.info("login refused by policy: %s (reason=%s)", exc.detail, exc.reason)
+            log.info("login refused: %s (reason=%s)", exc.detail, exc.reason)
             err = AccessDenied(exc.detail, description="The user could not be signed in.")
+            if exc.reason == "cancelled":
+                # The person chose to stop: straight back to the application, no page in between.
+                return error_redirect(target, issuer, err)
             raise LoginFailed(exc, exc.user_message, error_redirect(target, issuer, err), client_name, 403) from exc
         except WeComError as exc:
             log.warning(

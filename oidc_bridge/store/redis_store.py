@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import math
 from collections.abc import Callable, Iterator
 from typing import Any, TypeVar
 
@@ -73,7 +74,8 @@ class RedisStore:
 
 
 def _ms(ttl: float) -> int:
-    ms = int(ttl * 1000)
-    if ms <= 0:
-        raise ValueError("every key needs a positive TTL")
-    return ms
+    """Milliseconds for PX; a key that never expires (0, negative, NaN, inf) is refused."""
+    if not math.isfinite(ttl) or ttl <= 0:
+        raise ValueError("every key needs a positive, finite TTL")
+    # round, not int(): int(1.001 * 1000) is 1000; and a positive TTL under 1 ms is 1 ms, not an error.
+    return max(1, round(ttl * 1000))

@@ -18,12 +18,13 @@ from .security import no_store
 
 log = logging.getLogger(__name__)
 
-# Endpoints whose clients are programs: they get RFC 6749 / 6750 JSON, never pages.
-JSON_ENDPOINTS = frozenset({"oidc.token", "oidc.userinfo"})
+# Endpoints whose clients are programs: they get RFC 6749 / 6750 JSON, never pages. Matched by
+# path, because a request with the wrong method never reaches an endpoint.
+JSON_PATHS = ("/token", "/userinfo")
 
 
 def _wants_json() -> bool:
-    return request.endpoint in JSON_ENDPOINTS
+    return request.path.endswith(JSON_PATHS)
 
 
 def error_id() -> str:
@@ -83,7 +84,9 @@ def register_error_handlers(app: Flask) -> None:
         if _wants_json():
             from ..errors import InvalidRequest
 
-            return oauth_json(InvalidRequest(err.name, description=f"{err.code} {err.name}."))
+            response = oauth_json(InvalidRequest(err.name, description=f"{err.code} {err.name}."))
+            response.status_code = err.code or 400
+            return response
         response = page(f"{err.code} {err.name}", "Check the address, or go back to the application.", err.code or 400)
         if err.code == 405 and isinstance(err.valid_methods, list):
             response.headers["Allow"] = ", ".join(err.valid_methods)

@@ -35,10 +35,10 @@ def callback() -> Response:
     return redirect(location, 302)
 
 
-@verify_bp.get("/<name>")
-def verify_file(name: str) -> Response:
+@verify_bp.get("/WW_verify_<suffix>.txt")
+def verify_file(suffix: str) -> Response:
     """WeCom's trusted-domain check fetches WW_verify_*.txt from the domain root (wecom-api.md §5)."""
-    content = services().settings.wecom.verify_files.get(name)
+    content = services().settings.wecom.verify_files.get(f"WW_verify_{suffix}.txt")
     if content is None:
         abort(404)
     return Response(content, mimetype="text/plain")

@@ -1,0 +1,134 @@
+"""The WeCom connector: which login page to send a browser to, and a callback -> Identity."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from urllib.parse import quote, urlencode
+
+from ...config.schema import WeComSettings
+from ...errors import LoginRefused, WeComError
+from ...store.base import Store
+from ..base import Identity, LoginContext, LoginRedirect
+from .client import Member, UserDetail, WeComClient, shared_token_client
+from .directory import Directory
+from .errcodes import refusal_for
+
+# Doc 91022: WeCom rejects any other state with errcode 84025.
+_STATE = re.compile(r"[A-Za-z0-9]{1,128}")
+# OIDC scopes whose claims only auth/getuserdetail gives (email, phone_number). "profile"
+# alone stays snsapi_base: name comes from user/get, and a consent page for a picture alone
+# is not worth it.
+_PRIVATE_SCOPES = frozenset({"email", "phone"})
+_GENDER = {"1": "male", "2": "female"}
+
+
+class WeComConnector:
+    """Signs people in with a WeCom self-built app (Doc 98151 web login, Doc 91022 in-app OAuth)."""
+
+    def __init__(self, settings: WeComSettings, client: WeComClient, directory: Directory) -> None:
+        self._settings = settings
+        self._client = client
+        self._directory = directory
+
+    def login_url(self, ctx: LoginContext) -> LoginRedirect:
+        """Inside the WeCom client (``wxwork`` in the User-Agent, Doc 90315) the in-app OAuth page;
+        anywhere else, plain WeChat included, the web login page."""
+        if not _STATE.fullmatch(ctx.state):
+            raise ValueError("state must be 1-128 ASCII letters and digits (WeCom errcode 84025)")
+        s = self._settings
+        if "wxwork" in ctx.user_agent.lower():
+            scope = self._inapp_scope(ctx.scopes)
+            query = _query(
+                appid=s.corp_id,
+                redirect_uri=ctx.callback_url,
+                response_type="code",
+                scope=scope,
+                state=ctx.state,
+                agentid=s.agent_id,
+            )
+            # Doc 91022: the fragment is required.
+            url = f"{s.oauth_base.rstrip('/')}/connect/oauth2/authorize?{query}#wechat_redirect"
+            return LoginRedirect(url, {"entry": "inapp", "scope": scope})
+        params = {
+            "login_type": "CorpApp",
+            "appid": s.corp_id,
+            "agentid": s.agent_id,
+            "redirect_uri": ctx.callback_url,
+            "state": ctx.state,
+        }
+        if s.lang:
+            params["lang"] = s.lang
+        url = f"{s.sso_base.rstrip('/')}/wwlogin/sso/login?{_query(**params)}"
+        return LoginRedirect(url, {"entry": "web", "scope": ""})
+
+    def handle_callback(self, params: Mapping[str, str], connector_data: Mapping[str, str]) -> Identity:
+        """Exchange WeCom's code for the person. Extra parameters (e.g. ``appid``) are ignored."""
+        code = params.get("code")
+        if not code:
+            # The person refused on WeCom's page: WeCom returns with state and no code.
+            raise LoginRefused("You cancelled the sign-in with WeCom.", reason="cancelled")
+        try:
+            who = self._client.get_user_identity(code)
+            if not who.userid:
+                raise LoginRefused(
+                    "This WeChat account is not a member of this company in WeCom,"
+                    " so it cannot sign in here.",
+                    detail="WeCom auth/getuserinfo gave an openid and no userid",
+                    reason="not_member",
+                )
+            detail = self._client.get_user_detail(who.user_ticket) if who.user_ticket else None
+            member = self._client.get_user(who.userid)
+        except WeComError as exc:
+            refusal = refusal_for(exc)
+            if refusal is not None:
+                raise refusal from exc
+            raise
+        self._directory.check_active(member)
+        if detail is not None and detail.userid not in (None, who.userid):
+            raise WeComError(
+                None,
+                "transient",
+                "auth/getuserdetail answered for another user than auth/getuserinfo",
+                "The sign-in with WeCom could not be completed. Please sign in again.",
+            )
+        groups = self._directory.department_names(member.departments)
+        return _identity(who.userid, member, detail, groups, connector_data)
+
+    def _inapp_scope(self, scopes: frozenset[str]) -> str:
+        if self._settings.inapp_scope != "auto":
+            return self._settings.inapp_scope
+        return "snsapi_privateinfo" if scopes & _PRIVATE_SCOPES else "snsapi_base"
+
+
+def build_wecom_connector(settings: WeComSettings, store: Store) -> WeComConnector:
+    """The connector with its client, shared token cache and directory, all on one store."""
+    client = shared_token_client(settings, store)
+    return WeComConnector(settings, client, Directory(store, settings, client))
+
+
+def _identity(
+    userid: str,
+    member: Member,
+    detail: UserDetail | None,
+    groups: tuple[str, ...],
+    connector_data: Mapping[str, str],
+) -> Identity:
+    """Claims from what WeCom gave: getuserdetail first, then user/get (only old apps get these there)."""
+    d = detail or UserDetail(userid=None)
+    gender = d.gender or member.gender
+    return Identity(
+        user_id=userid,
+        name=member.name,
+        email=d.email or d.biz_mail or member.email or member.biz_mail,
+        phone_number=d.mobile or member.mobile,
+        picture=d.avatar or member.avatar,
+        gender=_GENDER.get(gender) if gender else None,
+        groups=groups,
+        entry="inapp" if connector_data.get("entry") == "inapp" else "web",
+    )
+
+
+def _query(**params: str) -> str:
+    # redirect_uri is URL-encoded as a query value (Doc 91022), "/" and ":" included.
+    return urlencode(params, quote_via=quote, safe="")

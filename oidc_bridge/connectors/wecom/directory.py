@@ -1,0 +1,77 @@
+"""Directory lookups around a login: department names (cached in the store) and member status."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Protocol
+
+from ...config.schema import WeComSettings
+from ...errors import LoginRefused
+from ...store.base import Keys, Store, get_json, set_json
+from .client import Department, Member
+
+# user/get status (Doc 90196) -> (reason, what the person is told). 1 is active.
+_INACTIVE: dict[int, tuple[str, str]] = {
+    2: ("disabled", "Your WeCom account is disabled. Ask your WeCom administrator to enable it."),
+    4: (
+        "not_activated",
+        "Your WeCom account is not activated yet. Activate it in the WeCom app, then sign in again.",
+    ),
+    5: ("left", "Your WeCom account is no longer part of this company."),
+}
+
+
+class DepartmentSource(Protocol):
+    def list_departments(self) -> tuple[Department, ...]: ...
+
+
+class Directory:
+    """Department id -> name through one shared cache, so a login costs no department call."""
+
+    def __init__(self, store: Store, settings: WeComSettings, client: DepartmentSource) -> None:
+        self._store = store
+        self._client = client
+        self._key = Keys.wecom_departments(settings.corp_id)
+        self._ttl = settings.department_cache_ttl
+
+    def department_names(self, ids: Iterable[int]) -> tuple[str, ...]:
+        """Names of these departments, in order, without repeats.
+
+        A department the app cannot see, or created since the cache was filled (at most
+        ``department_cache_ttl`` ago), is left out rather than given an invented name.
+        """
+        wanted = [str(d) for d in ids]
+        if not wanted:
+            return ()
+        names = self._names()
+        found: list[str] = []
+        for dept_id in wanted:
+            name = names.get(dept_id)
+            if name and name not in found:
+                found.append(name)
+        return tuple(found)
+
+    @staticmethod
+    def check_active(member: Member) -> None:
+        """Refuse anyone whose WeCom status is not active (1).
+
+        A missing status is let through: user/get answered, so the member exists, and refusing
+        would lock everyone out should WeCom stop sending the field.
+        """
+        if member.status is None or member.status == 1:
+            return
+        reason, message = _INACTIVE.get(
+            member.status,
+            ("inactive", "Your WeCom account is not active. Ask your WeCom administrator."),
+        )
+        raise LoginRefused(
+            message, detail=f"WeCom member {member.userid} has status {member.status}", reason=reason
+        )
+
+    def _names(self) -> dict[str, str]:
+        cached = get_json(self._store, self._key)
+        if isinstance(cached, dict):
+            return cached
+        names = {str(d.id): d.name for d in self._client.list_departments() if d.name}
+        set_json(self._store, self._key, names, self._ttl)
+        return names

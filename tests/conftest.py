@@ -1,0 +1,48 @@
+"""Fixtures shared across test folders: the two stores every store-backed test can run on."""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Iterator
+
+import pytest
+import redis
+
+from oidc_bridge.store.memory_store import memory_store as _memory_store
+from oidc_bridge.store.redis_store import RedisStore
+
+# The store tests own db 12 of the real Redis and flush only it.
+STORE_TEST_DB = 12
+
+
+@pytest.fixture(scope="session")
+def real_redis_url() -> str:
+    """The real Redis on 127.0.0.1:6379, db 12; tests marked ``redis`` skip when it is not running."""
+    url = f"redis://127.0.0.1:6379/{STORE_TEST_DB}"
+    client = redis.Redis.from_url(url, socket_connect_timeout=1)
+    try:
+        client.ping()
+    except redis.ConnectionError:
+        pytest.skip("the real Redis on 127.0.0.1:6379 is not running")
+    finally:
+        client.close()
+    return url
+
+
+@pytest.fixture
+def redis_store(real_redis_url: str) -> Iterator[RedisStore]:
+    """A RedisStore on db 12 under a unique prefix; the db is flushed before and after."""
+    admin = redis.Redis.from_url(real_redis_url)
+    admin.flushdb()
+    store = RedisStore.from_url(real_redis_url, prefix=f"test-{secrets.token_hex(4)}:")
+    try:
+        yield store
+    finally:
+        admin.flushdb()
+        admin.close()
+
+
+@pytest.fixture
+def memory_store() -> RedisStore:
+    """The in-process store (fakeredis), fresh for each test."""
+    return _memory_store(prefix=f"test-{secrets.token_hex(4)}:")
