@@ -117,8 +117,11 @@ def _parse_oauth(args: Mapping[str, str]) -> LoginRequest:
 
 def _redirect_allowed(uri: str, trusted_domain: str | None) -> bool:
     """An absolute http(s) URI whose host, port included, equals the trusted domain when one is set."""
-    parts = urlsplit(uri)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
+    try:
+        parts = urlsplit(uri)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            return False
+    except ValueError:  # e.g. an unclosed IPv6 bracket
         return False
     if trusted_domain is None:
         return True

@@ -56,7 +56,7 @@ def test_cancel_at_wecom_returns_access_denied_to_the_client(stack: Stack) -> No
     assert cancel, "the simulated WeCom page has a cancel link"
     landed = browser.go(requests.compat.urljoin(login_page.url, cancel.group(1).replace("&amp;", "&")),
                         WEB.redirect_uri)
-    assert isinstance(landed, str)
+    assert isinstance(landed, str), landed.text
     query = parse_qs(urlsplit(landed).query)
     assert query["error"] == ["access_denied"] and query["state"] == [secrets_["state"]]
     assert "code" not in query
