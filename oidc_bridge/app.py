@@ -16,8 +16,12 @@ from .web.security import add_security_headers
 def create_app(settings: Settings, *, store: Store | None = None, services: Services | None = None) -> Flask:
     """Build the services and mount every route under the issuer's path."""
     prefix = Endpoints(settings.issuer).path_prefix
-    app = Flask(__name__, static_folder="web/static", static_url_path=prefix + "/static",
-                template_folder="web/templates")
+    app = Flask(
+        __name__,
+        static_folder="web/static",
+        static_url_path=prefix + "/static",
+        template_folder="web/templates",
+    )
     app.config["MAX_CONTENT_LENGTH"] = 64 * 1024
     app.extensions["oidc_bridge"] = services or build_services(settings, store)
     app.register_blueprint(oidc.bp, url_prefix=prefix or None)

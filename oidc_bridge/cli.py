@@ -16,7 +16,9 @@ log = logging.getLogger("oidc_bridge.cli")
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="oidc-bridge", description="Sign in with WeCom over OpenID Connect.")
+    parser = argparse.ArgumentParser(
+        prog="oidc-bridge", description="Sign in with WeCom over OpenID Connect."
+    )
     sub = parser.add_subparsers(dest="command", required=True)
 
     serve = sub.add_parser("serve", help="run the provider under gunicorn")
@@ -62,7 +64,7 @@ def main(argv: list[str] | None = None) -> int:
         return 130
 
 
-def _settings(args: argparse.Namespace):  # noqa: ANN202
+def _settings(args: argparse.Namespace):
     from .config.loader import load_config
 
     return load_config(getattr(args, "config", None))
@@ -92,7 +94,7 @@ def _serve(args: argparse.Namespace) -> int:
             self.cfg.set("graceful_timeout", 20)
             self.cfg.set("accesslog", None)
 
-        def load(self):  # noqa: ANN202
+        def load(self):
             return app
 
     _Gunicorn().run()

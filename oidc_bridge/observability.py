@@ -106,18 +106,18 @@ _AUTHORIZATION_RE = re.compile(
 )
 # A bare bearer credential (RFC 6750 b64token); "token_type=Bearer expires_in=7200" is left alone.
 _BEARER_RE = re.compile(r"(\bbearer[ \t]+)[A-Za-z0-9._~+/-]{8,}=*(?![A-Za-z0-9._~+/=-])", re.IGNORECASE)
+# A quoted value, possibly cut short (an unterminated quote runs to the end of the text).
+_QUOTED_VALUE = r"\"(?:[^\"\\]|\\.)*\"?|'(?:[^'\\]|\\.)*'?"
 # "key": "value" and 'key': 'value' (JSON, Python reprs); the opening quote may be lost in
-# truncated or badly quoted text.
+# truncated or badly quoted text. A nested object is left to the keys inside it.
 _QUOTED_KEY_RE = re.compile(
-    r"((?<![A-Za-z0-9_.-])[\"']?"
-    + _KEY
-    + r"[\"']\s*:\s*)(\"(?:[^\"\\]|\\.)*\"?|'(?:[^'\\]|\\.)*'?|[^\s,{}\[\]\"']+)",
+    r"((?<![A-Za-z0-9_.-])[\"']?" + _KEY + r"[\"']\s*:\s*)(" + _QUOTED_VALUE + r"|[^\s,{}\[\]\"']+)",
     re.IGNORECASE,
 )
 # key=value in query strings, form bodies, URLs (also %3D-encoded inside another parameter).
 _PARAM_RE = re.compile(
     r"((?:(?<![A-Za-z0-9_.-])|(?<=%3F)|(?<=%26))" + _KEY + r"[ \t]*(?:=|%3D)[ \t]*)"
-    r"(\"(?:[^\"\\]|\\.)*\"?|'(?:[^'\\]|\\.)*'?|[^\s&#\"'<>]+)",
+    r"(" + _QUOTED_VALUE + r"|[^\s&#\"'<>]+)",
     re.IGNORECASE,
 )
 
@@ -301,7 +301,8 @@ class TextFormatter(logging.Formatter):
         fields = extra_fields(record)
         rid = fields.pop("request_id", None) or "-"
         lid = fields.pop("login_id", None) or "-"
-        pairs = " ".join(f"{k}={_text_value(v)}" for k, v in fields.items() if v is not None)
+        ordered = {k: fields.pop(k, None) for k in ("client_id", "errcode")} | fields
+        pairs = " ".join(f"{k}={_text_value(v)}" for k, v in ordered.items() if v is not None)
         line = f"{_timestamp(record)} {record.levelname} {record.name} [{rid} {lid}] "
         line += _one_line(record.getMessage()) + (f" {pairs}" if pairs else "")
         if record.exc_info and not record.exc_text:
@@ -323,17 +324,17 @@ class JsonFormatter(logging.Formatter):
 
     def format(self, record: logging.LogRecord) -> str:
         fields = extra_fields(record)
-        doc: dict[str, Any] = {k: v for k, v in fields.items() if k not in _JSON_FIXED}
-        doc.update(
-            ts=_timestamp(record),
-            level=record.levelname,
-            logger=record.name,
-            msg=record.getMessage(),
-            request_id=fields.get("request_id"),
-            login_id=fields.get("login_id"),
-            client_id=fields.get("client_id"),
-            errcode=fields.get("errcode"),
-        )
+        doc: dict[str, Any] = {
+            "ts": _timestamp(record),
+            "level": record.levelname,
+            "logger": record.name,
+            "msg": record.getMessage(),
+            "request_id": fields.get("request_id"),
+            "login_id": fields.get("login_id"),
+            "client_id": fields.get("client_id"),
+            "errcode": fields.get("errcode"),
+        }
+        doc.update((k, v) for k, v in fields.items() if k not in doc)
         if record.exc_info and not record.exc_text:
             record.exc_text = self.formatException(record.exc_info)
         if record.exc_text:
@@ -343,7 +344,6 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(doc, ensure_ascii=False, default=str)
 
 
-_JSON_FIXED = frozenset({"ts", "level", "logger", "msg", "request_id", "login_id", "client_id", "errcode"})
 _FORMATTERS: dict[str, type[logging.Formatter]] = {"text": TextFormatter, "json": JsonFormatter}
 
 

@@ -79,7 +79,9 @@ class _Reader:
             raise self.error(key, "must be a table")
         return dict(value)
 
-    def build(self, cls: type, data: dict[str, Any], prefix: str, exclude: frozenset[str] | set[str] = frozenset()):
+    def build(
+        self, cls: type, data: dict[str, Any], prefix: str, exclude: frozenset[str] | set[str] = frozenset()
+    ):
         hints = get_type_hints(cls)
         fields = {f.name: f for f in dataclasses.fields(cls) if f.name not in exclude}
         values: dict[str, Any] = {}

@@ -41,16 +41,24 @@ def _check_clients(s: Settings) -> None:
             raise ConfigError(f"duplicate client_id {c.client_id!r}", key=f"{key}.client_id", file=s.source)
         seen.add(c.client_id)
         if not c.redirect_uris:
-            raise ConfigError("at least one redirect URI is required", key=f"{key}.redirect_uris", file=s.source)
+            raise ConfigError(
+                "at least one redirect URI is required", key=f"{key}.redirect_uris", file=s.source
+            )
         if c.client_secret is not None and not c.client_secret:
-            raise ConfigError("must not be empty (omit it for a public client)", key=f"{key}.client_secret",
-                              file=s.source)
+            raise ConfigError(
+                "must not be empty (omit it for a public client)", key=f"{key}.client_secret", file=s.source
+            )
         for j, uri in enumerate((*c.redirect_uris, *c.post_logout_redirect_uris)):
             parts = urlsplit(uri)
-            if not parts.scheme or not (parts.netloc or parts.scheme not in ("http", "https")) or parts.fragment:
+            if (
+                not parts.scheme
+                or not (parts.netloc or parts.scheme not in ("http", "https"))
+                or parts.fragment
+            ):
                 name = "redirect_uris" if j < len(c.redirect_uris) else "post_logout_redirect_uris"
-                raise ConfigError(f"{uri!r} must be an absolute URI without a fragment", key=f"{key}.{name}",
-                                  file=s.source)
+                raise ConfigError(
+                    f"{uri!r} must be an absolute URI without a fragment", key=f"{key}.{name}", file=s.source
+                )
 
 
 def _check_numbers(s: Settings) -> None:

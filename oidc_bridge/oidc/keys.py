@@ -62,7 +62,9 @@ def _load(path: Path) -> SigningKey:
     try:
         key = serialization.load_pem_private_key(path.read_bytes(), password=None)
     except (OSError, ValueError, TypeError) as exc:
-        raise ConfigError("not a readable, unencrypted PEM private key", key="keys_dir", file=str(path)) from exc
+        raise ConfigError(
+            "not a readable, unencrypted PEM private key", key="keys_dir", file=str(path)
+        ) from exc
     if not isinstance(key, rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey):
         raise ConfigError("only RSA and P-256 keys are supported", key="keys_dir", file=str(path))
     alg = "RS256" if isinstance(key, rsa.RSAPrivateKey) else "ES256"

@@ -83,15 +83,21 @@ class _StoreAuthorizationState(AuthorizationState):
             return subject_identifier
         raise InvalidSubjectIdentifier("unknown subject")
 
-    def create_authorization_code(self, authorization_request, subject_identifier, scope=None,
-                                  user_info=None, extra_id_token_claims=None) -> str:  # noqa: ANN001
+    def create_authorization_code(
+        self,
+        authorization_request,
+        subject_identifier,
+        scope=None,
+        user_info=None,
+        extra_id_token_claims=None,
+    ) -> str:
         code = super().create_authorization_code(authorization_request, subject_identifier, scope)
         record = self.authorization_codes[code]
         record["extra_id_token_claims"] = extra_id_token_claims or {}
         self.authorization_codes[code] = record
         return code
 
-    def exchange_code_for_token(self, authorization_code: str):  # noqa: ANN201
+    def exchange_code_for_token(self, authorization_code: str):
         """Single use across workers: the first SET NX wins; a replay revokes what was issued."""
         h = token_hash(authorization_code)
         used_key = Keys.used_code(h)

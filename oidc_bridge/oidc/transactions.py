@@ -132,15 +132,25 @@ class LoginFlow:
             if exc.reason == "cancelled":
                 # The person chose to stop: straight back to the application, no page in between.
                 return error_redirect(target, issuer, err)
-            raise LoginFailed(exc, exc.user_message, error_redirect(target, issuer, err), client_name, 403) from exc
+            raise LoginFailed(
+                exc, exc.user_message, error_redirect(target, issuer, err), client_name, 403
+            ) from exc
         except WeComError as exc:
             log.warning(
                 "WeCom call failed: errcode=%s category=%s hint=%s request_hint=%s",
-                exc.errcode, exc.category, exc.admin_hint, exc.request_hint,
+                exc.errcode,
+                exc.category,
+                exc.admin_hint,
+                exc.request_hint,
             )
             err = exc.as_oauth_error()
-            raise LoginFailed(exc, exc.user_message, error_redirect(target, issuer, err), client_name,
-                              err.status if err.status >= 500 else 403) from exc
+            raise LoginFailed(
+                exc,
+                exc.user_message,
+                error_redirect(target, issuer, err),
+                client_name,
+                err.status if err.status >= 500 else 403,
+            ) from exc
         auth_time = int(time.time())
         code = self._provider.issue_code(req, claims_from_identity(identity), auth_time)
         log.info("login completed for client %s via WeCom %s entry", req.client_id, identity.entry)

@@ -44,7 +44,9 @@ def oauth_json(err: OAuthError) -> Response:
     return response
 
 
-def page(title: str, advice: str, status: int, *, eid: str | None = None, action: tuple[str, str] | None = None) -> Response:
+def page(
+    title: str, advice: str, status: int, *, eid: str | None = None, action: tuple[str, str] | None = None
+) -> Response:
     html = render_template("error.html", title=title, advice=advice, error_id=eid, action=action)
     return Response(html, status=status, mimetype="text/html")
 
@@ -87,7 +89,9 @@ def register_error_handlers(app: Flask) -> None:
             response = oauth_json(InvalidRequest(err.name, description=f"{err.code} {err.name}."))
             response.status_code = err.code or 400
             return response
-        response = page(f"{err.code} {err.name}", "Check the address, or go back to the application.", err.code or 400)
+        response = page(
+            f"{err.code} {err.name}", "Check the address, or go back to the application.", err.code or 400
+        )
         if err.code == 405 and isinstance(err.valid_methods, list):
             response.headers["Allow"] = ", ".join(err.valid_methods)
         return response

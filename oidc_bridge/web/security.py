@@ -8,7 +8,10 @@ from ..oidc.transactions import new_browser_secret
 
 _BROWSER_COOKIE = "oidc_bridge_browser"
 # A strict policy: our pages load only our own stylesheet, and no page may be framed.
-_CSP = "default-src 'none'; style-src 'self'; img-src 'self' data: https:; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
+_CSP = (
+    "default-src 'none'; style-src 'self'; img-src 'self' data: https:; form-action 'self'; "
+    "frame-ancestors 'none'; base-uri 'none'"
+)
 
 
 class CookiePolicy:
@@ -27,7 +30,13 @@ class CookiePolicy:
         """Reuse this browser's binding secret, or create one; refresh its lifetime either way."""
         secret = self.browser_secret(request) or new_browser_secret()
         response.set_cookie(
-            self.name, secret, max_age=self.lifetime, path="/", secure=self.secure, httponly=True, samesite="Lax"
+            self.name,
+            secret,
+            max_age=self.lifetime,
+            path="/",
+            secure=self.secure,
+            httponly=True,
+            samesite="Lax",
         )
         return secret
 

@@ -67,7 +67,9 @@ def bridge_settings(issuer: str, sim_url: str, corp: Directory, keys_dir: Path, 
             **wecom,  # type: ignore[arg-type]
         ),
         clients=(
-            ClientSettings(WEB.client_id, (WEB.redirect_uri,), client_secret=WEB.client_secret, name="Web App"),
+            ClientSettings(
+                WEB.client_id, (WEB.redirect_uri,), client_secret=WEB.client_secret, name="Web App"
+            ),
             ClientSettings(SPA.client_id, (SPA.redirect_uri,), name="SPA"),
         ),
         redis_url=f"redis://127.0.0.1:6379/{FLOWS_DB}",

@@ -7,11 +7,10 @@ at the client's redirect_uri, which is never served: the test reads the code fro
 from __future__ import annotations
 
 import secrets
+import warnings
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
-
-import warnings
 
 import requests
 from authlib.integrations.requests_client import OAuth2Session
@@ -21,7 +20,9 @@ with warnings.catch_warnings():
     warnings.simplefilter("ignore", DeprecationWarning)
     from authlib.jose import JsonWebKey, jwt
 
-DESKTOP_UA = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0 Safari/537.36"
+DESKTOP_UA = (
+    "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0 Safari/537.36"
+)
 WECOM_UA = (
     "Mozilla/5.0 (Linux; Android 13; Pixel 7) AppleWebKit/537.36 (KHTML, like Gecko) Version/4.0 "
     "Chrome/116.0 Mobile Safari/537.36 wxwork/4.1.38 MicroMessenger/7.0.1 NetType/WIFI Language/zh"
@@ -83,7 +84,9 @@ class RelyingParty:
             token_endpoint_auth_method="client_secret_basic" if self.client.client_secret else "none",
         )
 
-    def start(self, scope: str = "openid profile email", **extra: str) -> tuple[OAuth2Session, str, dict[str, str]]:
+    def start(
+        self, scope: str = "openid profile email", **extra: str
+    ) -> tuple[OAuth2Session, str, dict[str, str]]:
         sess = self.session(scope)
         verifier = secrets.token_urlsafe(48)
         nonce = secrets.token_urlsafe(16)

@@ -54,8 +54,9 @@ def test_cancel_at_wecom_returns_access_denied_to_the_client(stack: Stack) -> No
     assert not isinstance(login_page, str)
     cancel = re.search(r'href="([^"]*cancel[^"]*)"', login_page.text, re.IGNORECASE)
     assert cancel, "the simulated WeCom page has a cancel link"
-    landed = browser.go(requests.compat.urljoin(login_page.url, cancel.group(1).replace("&amp;", "&")),
-                        WEB.redirect_uri)
+    landed = browser.go(
+        requests.compat.urljoin(login_page.url, cancel.group(1).replace("&amp;", "&")), WEB.redirect_uri
+    )
     assert isinstance(landed, str), landed.text
     query = parse_qs(urlsplit(landed).query)
     assert query["error"] == ["access_denied"] and query["state"] == [secrets_["state"]]
@@ -126,8 +127,12 @@ def test_unknown_client_and_unregistered_redirect_uri_never_redirect(stack: Stac
     authorize = stack.rp().meta["authorization_endpoint"]
     for params in (
         {"client_id": "nobody", "redirect_uri": WEB.redirect_uri, "response_type": "code", "scope": "openid"},
-        {"client_id": WEB.client_id, "redirect_uri": "https://evil.example/cb", "response_type": "code",
-         "scope": "openid"},
+        {
+            "client_id": WEB.client_id,
+            "redirect_uri": "https://evil.example/cb",
+            "response_type": "code",
+            "scope": "openid",
+        },
     ):
         response = requests.get(authorize, params=params, allow_redirects=False, timeout=5)
         assert response.status_code == 400
@@ -137,12 +142,21 @@ def test_unknown_client_and_unregistered_redirect_uri_never_redirect(stack: Stac
 
 def test_other_authorize_errors_redirect_with_state_and_iss(stack: Stack) -> None:
     authorize = stack.rp().meta["authorization_endpoint"]
-    params = {"client_id": WEB.client_id, "redirect_uri": WEB.redirect_uri, "response_type": "code",
-              "scope": "openid", "state": "s1", "code_challenge": "x" * 43, "code_challenge_method": "plain"}
+    params = {
+        "client_id": WEB.client_id,
+        "redirect_uri": WEB.redirect_uri,
+        "response_type": "code",
+        "scope": "openid",
+        "state": "s1",
+        "code_challenge": "x" * 43,
+        "code_challenge_method": "plain",
+    }
     response = requests.get(authorize, params=params, allow_redirects=False, timeout=5)
     assert response.status_code == 302
     query = parse_qs(urlsplit(response.headers["Location"]).query)
-    assert query["error"] == ["invalid_request"] and query["state"] == ["s1"] and query["iss"] == [stack.issuer]
+    assert (
+        query["error"] == ["invalid_request"] and query["state"] == ["s1"] and query["iss"] == [stack.issuer]
+    )
 
 
 def test_store_down_gives_a_clear_503_and_readyz_reports_it(stack: Stack, monkeypatch) -> None:

@@ -25,7 +25,9 @@ def test_desktop_browser_signs_in_through_the_web_login_and_gets_a_verified_id_t
     assert stack.sim.stats.calls.get("/connect/oauth2/authorize") is None
 
 
-def test_inside_wecom_the_silent_login_with_consent_fills_email_phone_picture_and_gender(stack: Stack) -> None:
+def test_inside_wecom_the_silent_login_with_consent_fills_email_phone_picture_and_gender(
+    stack: Stack,
+) -> None:
     result = stack.rp().login(Browser(WECOM_UA), scope="openid profile email phone")
     info = result.userinfo
     assert stack.sim.stats.calls.get("/connect/oauth2/authorize") == 1
@@ -50,7 +52,7 @@ def test_public_client_signs_in_with_pkce(stack: Stack) -> None:
 
 def test_client_state_comes_back_byte_for_byte_with_iss(stack: Stack) -> None:
     rp = stack.rp()
-    sess, url, secrets_ = rp.start()
+    _sess, url, secrets_ = rp.start()
     raw_state = "redirect%3D%2Fadmin%2F%E4%B8%AD%E6%96%87%26x%3D1+y"
     url = url.replace("state=" + secrets_["state"], "state=" + raw_state)
     landed = Browser().go(url, WEB.redirect_uri)

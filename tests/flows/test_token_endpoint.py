@@ -19,11 +19,17 @@ def _code(stack: Stack) -> tuple[str, dict[str, str], str]:
     return code, secrets_, rp.meta["token_endpoint"]
 
 
-def _redeem(endpoint: str, code: str, verifier: str, secret: str = WEB.client_secret or "") -> requests.Response:
+def _redeem(
+    endpoint: str, code: str, verifier: str, secret: str = WEB.client_secret or ""
+) -> requests.Response:
     return requests.post(
         endpoint,
-        data={"grant_type": "authorization_code", "code": code, "redirect_uri": WEB.redirect_uri,
-              "code_verifier": verifier},
+        data={
+            "grant_type": "authorization_code",
+            "code": code,
+            "redirect_uri": WEB.redirect_uri,
+            "code_verifier": verifier,
+        },
         auth=(WEB.client_id, secret),
         timeout=10,
     )
@@ -69,8 +75,14 @@ def test_client_secret_post_works(stack: Stack) -> None:
     code, s, endpoint = _code(stack)
     response = requests.post(
         endpoint,
-        data={"grant_type": "authorization_code", "code": code, "redirect_uri": WEB.redirect_uri,
-              "code_verifier": s["verifier"], "client_id": WEB.client_id, "client_secret": WEB.client_secret},
+        data={
+            "grant_type": "authorization_code",
+            "code": code,
+            "redirect_uri": WEB.redirect_uri,
+            "code_verifier": s["verifier"],
+            "client_id": WEB.client_id,
+            "client_secret": WEB.client_secret,
+        },
         timeout=10,
     )
     assert response.status_code == 200, response.text
@@ -83,19 +95,31 @@ def test_malformed_token_requests_get_rfc6749_json(stack: Stack) -> None:
         ({"grant_type": "password"}, "unsupported_grant_type", 400),
         ({}, "invalid_request", 400),
         ({"grant_type": "authorization_code"}, "invalid_request", 400),
-        ({"grant_type": "authorization_code", "code": "nope", "redirect_uri": WEB.redirect_uri},
-         "invalid_grant", 400),
+        (
+            {"grant_type": "authorization_code", "code": "nope", "redirect_uri": WEB.redirect_uri},
+            "invalid_grant",
+            400,
+        ),
     ]
     for data, error, status in cases:
         response = requests.post(endpoint, data=data, auth=auth, timeout=5)
         assert (response.status_code, response.json()["error"]) == (status, error), data
-    dup = requests.post(endpoint + "?", data="grant_type=a&grant_type=b", auth=auth, timeout=5,
-                        headers={"Content-Type": "application/x-www-form-urlencoded"})
+    dup = requests.post(
+        endpoint + "?",
+        data="grant_type=a&grant_type=b",
+        auth=auth,
+        timeout=5,
+        headers={"Content-Type": "application/x-www-form-urlencoded"},
+    )
     assert dup.status_code == 400 and dup.json()["error"] == "invalid_request"
     as_json = requests.post(endpoint, json={"grant_type": "authorization_code"}, auth=auth, timeout=5)
     assert as_json.status_code == 400 and as_json.json()["error"] == "invalid_request"
-    bad_basic = requests.post(endpoint, data={"grant_type": "authorization_code"}, timeout=5,
-                              headers={"Authorization": "Basic " + base64.b64encode(b"\xff:\xfe").decode()})
+    bad_basic = requests.post(
+        endpoint,
+        data={"grant_type": "authorization_code"},
+        timeout=5,
+        headers={"Authorization": "Basic " + base64.b64encode(b"\xff:\xfe").decode()},
+    )
     assert bad_basic.status_code == 401
     wrong_method = requests.get(endpoint, timeout=5)
     assert wrong_method.status_code == 405 and wrong_method.json()["error"] == "invalid_request"

@@ -90,8 +90,12 @@ def test_public_client_must_use_pkce_s256() -> None:
     assert refused.error.error == "invalid_request"
     assert "S256" in refused.error.description
     ok = validate_authorization_request(
-        _params(client_id="spa", redirect_uri="https://spa.example/cb", code_challenge=CHALLENGE,
-                code_challenge_method="S256"),
+        _params(
+            client_id="spa",
+            redirect_uri="https://spa.example/cb",
+            code_challenge=CHALLENGE,
+            code_challenge_method="S256",
+        ),
         None,
         CLIENTS,
     )

@@ -13,7 +13,10 @@ from oidc_bridge.oidc.clients import ClientRegistry
 
 SECRET = "p@ss:w+rd/ü"
 CLIENTS = ClientRegistry(
-    (ClientSettings("conf:app", ("https://a/cb",), client_secret=SECRET), ClientSettings("spa", ("https://s/cb",)))
+    (
+        ClientSettings("conf:app", ("https://a/cb",), client_secret=SECRET),
+        ClientSettings("spa", ("https://s/cb",)),
+    )
 )
 
 
@@ -28,7 +31,9 @@ def test_basic_credentials_are_form_decoded_per_rfc6749() -> None:
 
 
 def test_client_secret_post() -> None:
-    assert CLIENTS.authenticate(None, {"client_id": "conf:app", "client_secret": SECRET}).client_id == "conf:app"
+    assert (
+        CLIENTS.authenticate(None, {"client_id": "conf:app", "client_secret": SECRET}).client_id == "conf:app"
+    )
 
 
 def test_public_client_by_id_only() -> None:
