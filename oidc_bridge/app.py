@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask import Flask
 
 from .config.schema import Settings
+from .observability import bind, clear_context, new_request_id, register_secret
 from .oidc.discovery import Endpoints
 from .services import Services, build_services
 from .store.base import Store
@@ -31,4 +32,20 @@ def create_app(settings: Settings, *, store: Store | None = None, services: Serv
     app.register_blueprint(wecom.verify_bp)
     register_error_handlers(app)
     app.after_request(add_security_headers)
+    _register_known_secrets(settings)
+
+    @app.before_request
+    def _request_context() -> None:
+        # Worker threads are reused: start every request with a fresh context and id.
+        clear_context()
+        bind(request_id=new_request_id())
+
     return app
+
+
+def _register_known_secrets(settings: Settings) -> None:
+    """Secrets known at start are scrubbed from every log line, wherever they appear."""
+    register_secret(settings.wecom.secret)
+    for client in settings.clients:
+        if client.client_secret:
+            register_secret(client.client_secret)

@@ -1,0 +1,63 @@
+"""``oidc-bridge check``: find setup mistakes before a user does, and say what to set in WeCom.
+
+gettoken is not guarded by WeCom's trusted-IP list, so after it we make one guarded call
+(department/list) to catch 60020 (wecom-api.md §2).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from urllib.parse import urlsplit
+
+from .config.schema import Settings
+from .connectors.wecom.client import shared_token_client
+from .errors import StoreUnavailable, WeComError
+from .oidc.discovery import Endpoints
+from .store.factory import build_store
+
+Printer = Callable[[str], None]
+
+
+def console_settings(settings: Settings) -> list[tuple[str, str]]:
+    """What the admin enters in the WeCom admin console, exactly."""
+    endpoints = Endpoints(settings.issuer)
+    parts = urlsplit(settings.issuer)
+    default_port = {"https": 443, "http": 80}[parts.scheme]
+    domain = parts.hostname or ""
+    if parts.port and parts.port != default_port:
+        domain = f"{domain}:{parts.port}"
+    return [
+        ("Web login callback domain (企业微信授权登录 → 授权回调域)", domain),
+        ("Trusted domain (网页授权及JS-SDK → 可信域名)", domain),
+        ("Callback URL the bridge uses", endpoints.callback_url),
+        ("Discovery URL for your applications", endpoints.url(endpoints.discovery_path)),
+        ("Corp ID / AgentId", f"{settings.wecom.corp_id} / {settings.wecom.agent_id}"),
+    ]
+
+
+def run_check(settings: Settings, out: Printer = print) -> int:
+    out(f"config OK: {settings.source or 'settings'}")
+    for label, value in console_settings(settings):
+        out(f"  {label}: {value}")
+    problems = 0
+    try:
+        store = build_store(settings.redis_url, settings.store_prefix)
+        store.ping()
+        out(f"store OK: {'Redis' if settings.redis_url else 'in-process (one process only)'}")
+    except StoreUnavailable:
+        out("PROBLEM store: Redis at redis_url does not answer")
+        return 1
+    client = shared_token_client(settings.wecom, store)
+    try:
+        client.fetch_access_token()
+        out("WeCom gettoken OK: corp ID and app Secret are accepted")
+        client.list_departments()
+        out("WeCom API OK: this machine's IP is trusted by the app")
+    except WeComError as err:
+        problems += 1
+        code = f"errcode {err.errcode}" if err.errcode is not None else "no answer"
+        out(f"PROBLEM WeCom ({code}): {err.admin_hint}")
+    finally:
+        client.close()
+    out("all well" if not problems else f"{problems} problem(s): fix them in the WeCom admin console")
+    return 0 if not problems else 1
