@@ -23,8 +23,9 @@ from flask import Flask, Response, redirect, request, session
 PAGE = """<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Sample app</title>
 <style>body{{font-family:-apple-system,"Segoe UI","PingFang SC",sans-serif;background:#f3f5f7;margin:0;
 display:flex;justify-content:center}}main{{background:#fff;max-width:46rem;margin:2rem 1rem;padding:2rem;
-border-radius:10px;box-shadow:0 2px 14px rgba(0,0,0,.08)}}a.b{{background:#0082ef;color:#fff;padding:.6rem 1.2rem;
-border-radius:6px;text-decoration:none}}td,th{{text-align:left;padding:.3rem .6rem;border-bottom:1px solid #e8eaed}}
+border-radius:10px;box-shadow:0 2px 14px rgba(0,0,0,.08)}}
+a.b{{background:#0082ef;color:#fff;padding:.6rem 1.2rem;border-radius:6px;text-decoration:none}}
+td,th{{text-align:left;padding:.3rem .6rem;border-bottom:1px solid #e8eaed}}
 table{{border-collapse:collapse}}pre{{background:#f2f3f5;padding:.6rem;white-space:pre-wrap;word-break:break-all}}
 .err{{color:#c0392b}}</style></head><body><main>{body}</main></body></html>"""
 
