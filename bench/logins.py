@@ -1,0 +1,260 @@
+"""Full WeCom logins per second through the bridge under gunicorn, with their costs and a ceiling.
+
+``python bench/logins.py [--logins 300] [--concurrency 8] [--workers 2]``
+
+Each login is a fresh browser (no cookies): authorize -> the simulator's login page (auto-approve)
+-> the bridge's callback -> token (client_secret_basic, PKCE S256) -> userinfo, which must be 200
+for zhangsan. The bridge runs as ``gunicorn -w W`` on the real Redis (db 14, flushed before and
+after); the WeCom simulator runs in its own process so its CPU is not counted. The ceiling is a
+bare Flask "hello" under the same gunicorn settings, driven by the same client threads.
+Exit status 1 when a login fails or the run did not cost exactly one gettoken.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import redis
+from harness import (
+    DbMonitor,
+    Gunicorn,
+    SimulatorProcess,
+    command_counts,
+    command_delta,
+    interrupt_on_signals,
+    percentile,
+    run_threads,
+)
+from login_flow import BRIDGE_REQUESTS_PER_LOGIN, USERID, Login, hello, write_config
+
+REPO = Path(__file__).resolve().parent.parent
+REDIS_DB = 14
+REDIS_URL = f"redis://127.0.0.1:6379/{REDIS_DB}"
+# The one command the benchmark itself sends to Redis inside the timed phase (its snapshots).
+OWN_COMMANDS = {"info"}
+
+
+@dataclass(frozen=True)
+class Timed:
+    """A timed phase: wall time, each job's latency, and the server's CPU over the phase."""
+
+    wall: float
+    latencies: list[float]
+    cpu: float
+
+    @property
+    def count(self) -> int:
+        return len(self.latencies)
+
+    @property
+    def rate(self) -> float:
+        return self.count / self.wall
+
+    @property
+    def cpu_ms(self) -> float:
+        """Server CPU per job, milliseconds."""
+        return 1000 * self.cpu / self.count
+
+    def ms(self, p: float) -> float:
+        return 1000 * percentile(self.latencies, p)
+
+
+@dataclass(frozen=True)
+class LoginRun:
+    timed: Timed
+    redis_timed: int  # commandstats delta over the timed phase (server-wide)
+    redis_monitored: dict[str, int]  # MONITOR on our db: command -> calls
+    monitor_logins: int
+    wecom_calls: dict[str, int] = field(default_factory=dict)  # timed phase, by cgi-bin path
+    gettoken: int = 0  # the whole run
+    logins_total: int = 0
+
+
+def _fail(what: str, errors: list[str], server: Gunicorn) -> None:
+    print(f"FAILED: {what}: {len(errors)} error(s); first: {errors[0]}", file=sys.stderr)
+    print(f"--- gunicorn log (tail) ---\n{server.log_tail()}", file=sys.stderr)
+    raise SystemExit(1)
+
+
+def bench_logins(args: argparse.Namespace, tmp: Path, sim: SimulatorProcess, admin: redis.Redis) -> LoginRun:
+    """Warm up, time N logins (CPU, Redis commands, WeCom calls around them), then count Redis exactly."""
+    from oidc_bridge.oidc.keys import generate_key
+
+    generate_key(tmp / "keys")  # on disk before the workers start, so they all sign with it
+    config = tmp / "oidc-bridge.toml"
+    env = {**os.environ, "OIDC_BRIDGE_CONFIG": str(config)}
+    server = Gunicorn("oidc_bridge.wsgi:app", args.workers, env, tmp / "bridge.log", REPO)
+    write_config(config, server.url, REDIS_URL, sim)
+    try:
+        server.start().wait_ready("/readyz")
+        login = Login(server.url, sim.url)
+        _, _, errors = run_threads(args.warmup, args.concurrency, login)
+        if errors:
+            _fail("warm-up logins", errors, server)
+
+        calls_before, redis_before = sim.calls(), command_counts(admin)
+        cpu_before = server.cpu_seconds()
+        wall, latencies, errors = run_threads(args.logins, args.concurrency, login)
+        cpu = server.cpu_seconds() - cpu_before
+        redis_after, calls_after = command_counts(admin), sim.calls()
+        if errors:
+            _fail("timed logins", errors, server)
+
+        # MONITOR slows Redis, so it counts a separate, untimed, sequential phase.
+        with DbMonitor(REDIS_URL, REDIS_DB) as monitor:
+            _, _, errors = run_threads(args.monitor_logins, 1, login)
+        if errors:
+            _fail("MONITOR logins", errors, server)
+        calls_end = sim.calls()
+    finally:
+        server.stop()
+    return LoginRun(
+        timed=Timed(wall, latencies, cpu),
+        redis_timed=command_delta(redis_before, redis_after, OWN_COMMANDS),
+        redis_monitored=monitor.commands,
+        monitor_logins=args.monitor_logins,
+        wecom_calls={
+            path: n - calls_before.get(path, 0)
+            for path, n in calls_after.items()
+            if path.startswith("/cgi-bin/") and n > calls_before.get(path, 0)
+        },
+        gettoken=calls_end.get("/cgi-bin/gettoken", 0),
+        logins_total=args.warmup + args.logins + args.monitor_logins,
+    )
+
+
+def bench_ceiling(args: argparse.Namespace, tmp: Path) -> Timed:
+    """The same threads and gunicorn settings against a Flask app that only says hello."""
+    bench_dir = Path(__file__).resolve().parent
+    server = Gunicorn("hello_app:app", args.workers, dict(os.environ), tmp / "hello.log", bench_dir)
+    try:
+        server.start().wait_ready("/")
+        job = hello(server.url + "/")
+        _, _, errors = run_threads(args.warmup * BRIDGE_REQUESTS_PER_LOGIN, args.concurrency, job)
+        if errors:
+            _fail("warm-up hello", errors, server)
+        cpu_before = server.cpu_seconds()
+        wall, latencies, errors = run_threads(args.hello_requests, args.concurrency, job)
+        cpu = server.cpu_seconds() - cpu_before
+        if errors:
+            _fail("hello", errors, server)
+    finally:
+        server.stop()
+    return Timed(wall, latencies, cpu)
+
+
+def report(args: argparse.Namespace, run: LoginRun, ceiling: Timed) -> bool:
+    """Print the figures; False when the run did not cost exactly one gettoken."""
+    t = run.timed
+    per_request_ms = t.cpu_ms / BRIDGE_REQUESTS_PER_LOGIN
+    bridge_rps = t.rate * BRIDGE_REQUESTS_PER_LOGIN
+    k = run.monitor_logins
+    by_command = ", ".join(f"{c} {n / k:g}" for c, n in sorted(run.redis_monitored.items()))
+    wecom = ", ".join(
+        f"{p.removeprefix('/cgi-bin/')} {n / t.count:.2f}" for p, n in sorted(run.wecom_calls.items())
+    )
+    rows = [
+        ("logins/s", f"{t.rate:.1f}"),
+        ("latency p50 / p99", f"{t.ms(50):.1f} ms / {t.ms(99):.1f} ms"),
+        (
+            "bridge CPU per login",
+            f"{t.cpu_ms:.2f} ms (gunicorn master + workers, user+sys; "
+            f"{per_request_ms:.2f} ms per bridge request)",
+        ),
+        (
+            "gettoken calls",
+            f"{run.gettoken} in the whole run of {run.logins_total} logins "
+            f"(= {1000 * run.gettoken / run.logins_total:.2f} per 1,000 logins)",
+        ),
+        ("WeCom API calls per login", wecom or "none"),
+        (
+            "Redis round trips per login",
+            f"{sum(run.redis_monitored.values()) / k:.1f} on db {REDIS_DB} "
+            f"(MONITOR, {k} logins: {by_command})",
+        ),
+        ("  commandstats, timed phase", f"{run.redis_timed / t.count:.1f} (server-wide delta, all dbs)"),
+        (
+            "ceiling: hello requests/s",
+            f"{ceiling.rate:.0f} ({ceiling.count} GETs, p50 {ceiling.ms(50):.1f} ms)",
+        ),
+        ("ceiling: CPU per request", f"{ceiling.cpu_ms:.2f} ms"),
+        (
+            "login rate / ceiling",
+            f"{bridge_rps:.0f} bridge requests/s = {100 * bridge_rps / ceiling.rate:.1f}% of the ceiling; "
+            f"one login = {ceiling.rate / t.rate:.1f} hello requests",
+        ),
+        (
+            "CPU per request / ceiling",
+            f"{per_request_ms / ceiling.cpu_ms:.1f}x a hello request "
+            f"(a login costs {t.cpu_ms / ceiling.cpu_ms:.1f} hellos)",
+        ),
+    ]
+    print(
+        f"bench/logins.py: {t.count} logins (+{args.warmup} warm-up), concurrency {args.concurrency}, "
+        f"gunicorn -w {args.workers} (sync), Redis db {REDIS_DB}, {os.cpu_count()} CPUs, "
+        f"{BRIDGE_REQUESTS_PER_LOGIN} bridge requests + 1 WeCom page per login"
+    )
+    width = max(len(label) for label, _ in rows)
+    for label, value in rows:
+        print(f"  {label:<{width}}  {value}")
+    if run.gettoken != 1:
+        print(f"FAILED: expected exactly one gettoken in the run, saw {run.gettoken}", file=sys.stderr)
+        return False
+    return True
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--logins", type=int, default=300, help="timed logins (default 300)")
+    parser.add_argument("--concurrency", type=int, default=8, help="client threads (default 8)")
+    parser.add_argument("--workers", type=int, default=2, help="gunicorn workers (default 2)")
+    parser.add_argument("--warmup", type=int, help="untimed logins first (default 2 x concurrency)")
+    parser.add_argument(
+        "--monitor-logins", type=int, default=10, help="logins counted by MONITOR (default 10)"
+    )
+    parser.add_argument("--hello-requests", type=int, help="ceiling GETs (default max(1000, 4 x logins))")
+    args = parser.parse_args(argv)
+    for name in ("logins", "concurrency", "workers", "monitor_logins"):
+        if getattr(args, name) < 1:
+            parser.error(f"--{name.replace('_', '-')} must be at least 1")
+    args.warmup = 2 * args.concurrency if args.warmup is None else max(1, args.warmup)
+    args.hello_requests = args.hello_requests or max(1000, BRIDGE_REQUESTS_PER_LOGIN * args.logins)
+    return args
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    interrupt_on_signals()
+    admin = redis.Redis.from_url(REDIS_URL, socket_timeout=5)
+    try:
+        admin.ping()
+    except redis.ConnectionError:
+        print(f"Redis is not answering at {REDIS_URL}", file=sys.stderr)
+        return 2
+    sim: SimulatorProcess | None = None
+    try:
+        admin.flushdb()
+        sim = SimulatorProcess(auto_approve=USERID)
+        with tempfile.TemporaryDirectory(prefix="oidc-bridge-bench-") as tmp:
+            run = bench_logins(args, Path(tmp), sim, admin)
+            ceiling = bench_ceiling(args, Path(tmp))
+        return 0 if report(args, run, ceiling) else 1
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+    finally:
+        if sim is not None:
+            sim.stop()
+        admin.flushdb()
+        admin.close()
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,47 @@
+"""The login benchmark still runs end to end, and a whole run costs exactly one WeCom gettoken."""
+
+from __future__ import annotations
+
+import re
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import redis
+
+BENCH = Path(__file__).resolve().parent.parent / "bench" / "logins.py"
+
+
+def _redis_running() -> bool:
+    client = redis.Redis(host="127.0.0.1", port=6379, socket_connect_timeout=1)
+    try:
+        return bool(client.ping())
+    except redis.ConnectionError:
+        return False
+    finally:
+        client.close()
+
+
+@pytest.mark.redis
+def test_login_benchmark_completes_and_shares_one_gettoken_across_workers() -> None:
+    if not _redis_running():
+        pytest.skip("the real Redis on 127.0.0.1:6379 is not running")
+    proc = subprocess.Popen(
+        [sys.executable, str(BENCH), "--logins", "10", "--concurrency", "2"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        out, err = proc.communicate(timeout=120)
+    except subprocess.TimeoutExpired:
+        proc.send_signal(signal.SIGTERM)  # lets the benchmark stop gunicorn and the simulator
+        out, err = proc.communicate(timeout=30)
+        pytest.fail(f"the benchmark did not finish in 120 s\n{out}\n{err}")
+    assert proc.returncode == 0, f"exit {proc.returncode}\n{out}\n{err}"
+    gettoken = re.search(r"gettoken calls\s+(\d+) in the whole run", out)
+    assert gettoken is not None, out
+    assert gettoken.group(1) == "1", out
+    assert "logins/s" in out
