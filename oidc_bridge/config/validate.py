@@ -1,16 +1,47 @@
-"""Cross-field checks on parsed settings: what a type alone cannot say."""
+"""Cross-field checks on parsed settings: what a type alone cannot say.
+
+Every check appends to a list instead of raising, so an operator sees every mistake in one
+run (Dex's ``cmd/dex/config.go`` habit); the CLI still prints only the first, as one line.
+"""
 
 from __future__ import annotations
 
 import ipaddress
-from urllib.parse import urlsplit
+import re
+from collections.abc import Sequence
+from urllib.parse import SplitResult, urlsplit
 
 from ..errors import ConfigError
 from .schema import Settings
 
+LOG_FORMATS = ("text", "json")
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+LANGS = ("", "zh", "en")
+LIFETIMES = ("access_token_lifetime", "id_token_lifetime", "code_lifetime", "login_lifetime")
+# WeCom names the domain-ownership file WW_verify_<code>.txt; web/wecom.py serves only that shape.
+_VERIFY_FILE = re.compile(r"^WW_verify_[A-Za-z0-9]+\.txt$")
+_MAX_TIMEOUT = 30.0
+
+
+class ConfigErrors(ConfigError):
+    """Every problem found, in order. ``str()`` is the first one, so it still prints as one line."""
+
+    def __init__(self, errors: Sequence[ConfigError]) -> None:
+        if not errors:
+            raise ValueError("ConfigErrors needs at least one error")
+        first = errors[0]
+        super().__init__(first.message, key=first.key, file=first.file)
+        self.errors: tuple[ConfigError, ...] = tuple(errors)
+
+
+def one_line(text: str) -> str:
+    """Control characters escaped: a key or value from the file must not break the one-line message."""
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
+
 
 def is_loopback(host: str) -> bool:
-    if host == "localhost":
+    """127.0.0.0/8, ::1 and ``localhost``: the only hosts an ``http`` issuer may use."""
+    if host.lower() == "localhost":
         return True
     try:
         return ipaddress.ip_address(host.strip("[]")).is_loopback
@@ -18,66 +49,130 @@ def is_loopback(host: str) -> bool:
         return False
 
 
-def _check_issuer(s: Settings) -> None:
-    def err(message: str) -> ConfigError:
-        return ConfigError(message, key="issuer", file=s.source)
-
-    parts = urlsplit(s.issuer)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise err("must be an absolute https URL, e.g. https://sso.example.com")
-    if parts.query or parts.fragment:
-        raise err("must not have a query or fragment")
-    if parts.scheme == "http" and not is_loopback(parts.hostname):
-        raise err("http is allowed only for loopback hosts; use https")
+def _split(url: str) -> SplitResult | None:
+    """``urlsplit`` that also checks the port, or None: a bad ``[::1`` or ``:99999`` must not crash."""
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 - raises ValueError on a bad port
+    except ValueError:
+        return None
+    return parts
 
 
-def _check_clients(s: Settings) -> None:
-    seen: set[str] = set()
-    for i, c in enumerate(s.clients):
-        key = f"clients[{i}]"
-        if not c.client_id:
-            raise ConfigError("must not be empty", key=f"{key}.client_id", file=s.source)
-        if c.client_id in seen:
-            raise ConfigError(f"duplicate client_id {c.client_id!r}", key=f"{key}.client_id", file=s.source)
-        seen.add(c.client_id)
-        if not c.redirect_uris:
-            raise ConfigError(
-                "at least one redirect URI is required", key=f"{key}.redirect_uris", file=s.source
+class _Checks:
+    """Collects the problems of one Settings."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.s = settings
+        self.errors: list[ConfigError] = []
+
+    def fail(self, key: str, message: str) -> None:
+        self.errors.append(ConfigError(one_line(message), key=one_line(key), file=self.s.source))
+
+    def issuer(self) -> None:
+        issuer = self.s.issuer
+        parts = _split(issuer)
+        if parts is None or parts.scheme not in ("http", "https") or not parts.hostname:
+            self.fail("issuer", f"{issuer!r} must be an absolute https URL, e.g. https://sso.example.com")
+            return
+        if any(c.isspace() or ord(c) < 0x20 for c in issuer):
+            self.fail("issuer", "must not contain spaces or control characters")
+        if parts.query or parts.fragment or issuer.endswith(("?", "#")):
+            self.fail("issuer", "must not have a query or fragment (OpenID Connect Discovery 1.0 §3)")
+        if parts.scheme == "http" and not is_loopback(parts.hostname):
+            self.fail(
+                "issuer", "http is allowed only for loopback hosts (127.0.0.1, ::1, localhost); use https"
             )
-        if c.client_secret is not None and not c.client_secret:
-            raise ConfigError(
-                "must not be empty (omit it for a public client)", key=f"{key}.client_secret", file=s.source
-            )
-        for j, uri in enumerate((*c.redirect_uris, *c.post_logout_redirect_uris)):
-            parts = urlsplit(uri)
-            if (
-                not parts.scheme
-                or not (parts.netloc or parts.scheme not in ("http", "https"))
-                or parts.fragment
+
+    def clients(self) -> None:
+        seen: set[str] = set()
+        for i, c in enumerate(self.s.clients):
+            key = f"clients[{i}]"
+            if not c.client_id:
+                self.fail(f"{key}.client_id", "must not be empty")
+            elif c.client_id in seen:
+                self.fail(f"{key}.client_id", f"duplicate client_id {c.client_id!r}")
+            seen.add(c.client_id)
+            if c.client_secret is not None and not c.client_secret:
+                self.fail(f"{key}.client_secret", "must not be empty (omit it for a public client)")
+            if not c.redirect_uris:
+                self.fail(f"{key}.redirect_uris", "at least one redirect URI is required")
+            for name, uris in (
+                ("redirect_uris", c.redirect_uris),
+                ("post_logout_redirect_uris", c.post_logout_redirect_uris),
             ):
-                name = "redirect_uris" if j < len(c.redirect_uris) else "post_logout_redirect_uris"
-                raise ConfigError(
-                    f"{uri!r} must be an absolute URI without a fragment", key=f"{key}.{name}", file=s.source
+                for uri in uris:
+                    if not _absolute_without_fragment(uri):
+                        self.fail(f"{key}.{name}", f"{uri!r} must be an absolute URI without a fragment")
+
+    def wecom(self) -> None:
+        w = self.s.wecom
+        for name in ("corp_id", "agent_id", "secret"):
+            if not getattr(w, name):
+                self.fail(f"wecom.{name}", "must not be empty")
+        for name in ("api_base", "oauth_base", "sso_base"):
+            parts = _split(getattr(w, name))
+            if parts is None or parts.scheme not in ("http", "https") or not parts.hostname:
+                self.fail(f"wecom.{name}", "must be an absolute http(s) URL")
+            elif parts.query or parts.fragment:
+                self.fail(f"wecom.{name}", "must not have a query or fragment")
+        for name in ("connect_timeout", "read_timeout"):
+            if not 0 < getattr(w, name) <= _MAX_TIMEOUT:
+                self.fail(f"wecom.{name}", f"must be more than 0 and at most {_MAX_TIMEOUT:g} seconds")
+        if w.department_cache_ttl < 0:
+            self.fail("wecom.department_cache_ttl", "must be 0 or more seconds")
+        if w.lang not in LANGS:
+            self.fail("wecom.lang", 'must be "" (WeCom decides), "zh" or "en"')
+        for name in w.verify_files:
+            if not _VERIFY_FILE.match(name):
+                self.fail(
+                    f"wecom.verify_files.{name}",
+                    "must be the file name WeCom gives, WW_verify_<letters and digits>.txt",
                 )
 
+    def tokens(self) -> None:
+        for name in LIFETIMES:
+            if getattr(self.s.tokens, name) <= 0:
+                self.fail(f"tokens.{name}", "must be a positive number of seconds")
 
-def _check_numbers(s: Settings) -> None:
-    for name in ("access_token_lifetime", "id_token_lifetime", "code_lifetime", "login_lifetime"):
-        if getattr(s.tokens, name) <= 0:
-            raise ConfigError("must be a positive number of seconds", key=f"tokens.{name}", file=s.source)
-    for name in ("connect_timeout", "read_timeout"):
-        if not 0 < getattr(s.wecom, name) <= 30:
-            raise ConfigError("must be between 0 and 30 seconds", key=f"wecom.{name}", file=s.source)
-    if s.log_format not in ("text", "json"):
-        raise ConfigError("must be 'text' or 'json'", key="log_format", file=s.source)
-    for name in ("corp_id", "agent_id", "secret"):
-        if not getattr(s.wecom, name):
-            raise ConfigError("must not be empty", key=f"wecom.{name}", file=s.source)
-    if s.redis_url is not None and urlsplit(s.redis_url).scheme not in ("redis", "rediss", "unix"):
-        raise ConfigError("must be a redis://, rediss:// or unix:// URL", key="redis_url", file=s.source)
+    def top_level(self) -> None:
+        s = self.s
+        if s.redis_url is not None:
+            parts = _split(s.redis_url)
+            if parts is None or parts.scheme not in ("redis", "rediss", "unix"):
+                self.fail(
+                    "redis_url",
+                    "must be a redis://, rediss:// or unix:// URL; leave it out for the in-process store",
+                )
+        if s.log_format not in LOG_FORMATS:
+            self.fail("log_format", f"must be one of {', '.join(map(repr, LOG_FORMATS))}")
+        if s.log_level.upper() not in LOG_LEVELS:
+            self.fail("log_level", f"must be one of {', '.join(LOG_LEVELS)}")
+        if not s.store_prefix:
+            self.fail("store_prefix", "must not be empty")
+
+
+def _absolute_without_fragment(uri: str) -> bool:
+    """A scheme, a host for http(s) (custom schemes of native apps need none), no fragment."""
+    parts = _split(uri)
+    if parts is None or not parts.scheme or parts.fragment or "#" in uri:
+        return False
+    return bool(parts.hostname) if parts.scheme in ("http", "https") else bool(parts.path or parts.netloc)
+
+
+def problems(settings: Settings) -> list[ConfigError]:
+    """Every cross-field problem, in the order the keys usually appear in the file."""
+    checks = _Checks(settings)
+    checks.issuer()
+    checks.top_level()
+    checks.wecom()
+    checks.tokens()
+    checks.clients()
+    return checks.errors
 
 
 def validate(settings: Settings) -> None:
-    _check_issuer(settings)
-    _check_clients(settings)
-    _check_numbers(settings)
+    """Raise ``ConfigErrors`` (first problem as its one line) unless the settings are sound."""
+    errors = problems(settings)
+    if errors:
+        raise ConfigErrors(errors)
