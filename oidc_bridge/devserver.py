@@ -55,5 +55,8 @@ class ServerThread:
         return self
 
     def stop(self) -> None:
-        self._server.shutdown()
+        """Safe whether or not ``start`` ran: shutdown() would wait forever for a loop never started."""
+        if self._thread.is_alive():
+            self._server.shutdown()
+            self._thread.join(timeout=5)
         self._server.server_close()
