@@ -35,14 +35,14 @@ from pyop.subject_identifier import SubjectIdentifierFactory
 from pyop.userinfo import Userinfo
 
 from ..config.schema import ClientSettings, Settings
-from ..errors import InvalidGrant, InvalidRequest, InvalidToken, UnsupportedGrantType
+from ..errors import ConfigError, InvalidGrant, InvalidRequest, InvalidToken, UnsupportedGrantType
 from ..store.base import Keys, Store, token_hash
 from ..store.pyop_adapter import StoreMapping
 from .authorize import AuthorizationError, AuthRequest, RedirectTarget
 from .claims import claims_for_scopes
 from .clients import ClientRegistry
 from .discovery import Endpoints, discovery_document
-from .keys import KeyRing
+from .keys import KeyRing, SigningKey
 
 # pyop and oic log codes, tokens and ID tokens at DEBUG; they must never reach a handler.
 for _noisy in ("pyop", "oic", "jwkest"):
@@ -158,8 +158,15 @@ class OpenIDProvider:
             "token_endpoint_auth_method": "none" if client.is_public else "client_secret_basic",
         }
 
+    def _newest_rs256(self) -> SigningKey:
+        """pyop signs RS256 only; an ES256 key in keys_dir is published but not yet signed with."""
+        for key in self.keyring.keys:
+            if key.alg == "RS256":
+                return key
+        raise ConfigError("no RS256 key: run 'oidc-bridge keys generate --alg RS256'", key="keys_dir")
+
     def _current_jwk(self) -> RSAKey:
-        key = self.keyring.current
+        key = self._newest_rs256()
         pem = key.private_key.private_bytes(
             serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
         )
@@ -169,7 +176,7 @@ class OpenIDProvider:
     def _signing_key(self) -> RSAKey:
         """Every worker signs with the newest key on disk; re-read only when it changed."""
         self.keyring.refresh()
-        if self.keyring.current.kid != self._signing_kid:
+        if self._newest_rs256().kid != self._signing_kid:
             self._pyop.signing_key = self._current_jwk()
         return self._pyop.signing_key
 

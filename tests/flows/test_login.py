@@ -80,3 +80,17 @@ def test_discovery_echoes_the_issuer_and_advertises_only_what_works(stack: Stack
     for key in jwks["keys"]:
         assert {"kid", "use", "alg", "kty", "n", "e"} <= set(key)
         assert not {"d", "p", "q", "dp", "dq", "qi"} & set(key)
+
+
+def test_an_es256_key_added_to_keys_dir_does_not_break_rs256_signing(stack: Stack) -> None:
+    import base64
+    import json
+
+    from oidc_bridge.oidc.keys import generate_key, list_keys
+
+    rs256 = next(k for k in list_keys(stack.settings.keys_dir) if k.alg == "RS256")
+    generate_key(stack.settings.keys_dir, "ES256")
+    result = stack.rp().login(Browser())
+    header_b64 = result.token["id_token"].split(".")[0]
+    header = json.loads(base64.urlsafe_b64decode(header_b64 + "=" * (-len(header_b64) % 4)))
+    assert header["alg"] == "RS256" and header["kid"] == rs256.kid
