@@ -25,20 +25,22 @@ def raw_param(raw: bytes, name: str) -> str | None:
     return None
 
 
-@bp.get("/.well-known/openid-configuration")
-def discovery() -> Response:
-    response = jsonify(services().provider.discovery())
+def _public_json(data: dict) -> Response:
+    """Public metadata: cacheable for a few minutes, readable by browser-based clients (SPAs)."""
+    response = jsonify(data)
     response.headers["Cache-Control"] = "public, max-age=300"
     response.headers["Access-Control-Allow-Origin"] = "*"
     return response
+
+
+@bp.get("/.well-known/openid-configuration")
+def discovery() -> Response:
+    return _public_json(services().provider.discovery())
 
 
 @bp.get("/jwks.json")
 def jwks() -> Response:
-    response = jsonify(services().provider.jwks())
-    response.headers["Cache-Control"] = "public, max-age=300"
-    response.headers["Access-Control-Allow-Origin"] = "*"
-    return response
+    return _public_json(services().provider.jwks())
 
 
 @bp.route("/authorize", methods=["GET", "POST"])
