@@ -73,7 +73,12 @@ def _parser() -> argparse.ArgumentParser:
     serve.set_defaults(run=_serve)
 
     demo = sub.add_parser("demo", help="everything embedded on loopback: bridge, simulated WeCom, sample app")
-    demo.add_argument("--port", type=_port, default=8000, help="port of the bridge, issuer http://127.0.0.1:PORT (default 8000); the sample app takes a free port")
+    demo.add_argument(
+        "--port",
+        type=_port,
+        default=8000,
+        help="the bridge's port: issuer http://127.0.0.1:PORT (default 8000); the sample app: any free port",
+    )
     demo.set_defaults(run=_demo)
 
     check = sub.add_parser("check", help="validate the config and call WeCom once")
