@@ -19,6 +19,7 @@ import base64
 import hashlib
 import hmac
 import logging
+import secrets
 import time
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -28,7 +29,7 @@ from cryptography.hazmat.primitives import serialization
 from jwkest.jwk import RSAKey, import_rsa_key
 from oic.exception import MessageException
 from pyop.authz_state import AuthorizationState
-from pyop.exceptions import InvalidAuthorizationCode, InvalidSubjectIdentifier
+from pyop.exceptions import InvalidSubjectIdentifier
 from pyop.exceptions import OAuthError as PyopOAuthError
 from pyop.provider import Provider
 from pyop.subject_identifier import SubjectIdentifierFactory
@@ -62,7 +63,11 @@ class _UserIdIsSubject(SubjectIdentifierFactory):
 
 
 class _StoreAuthorizationState(AuthorizationState):
-    """pyop's authorization state, store-backed, with atomic single-use codes."""
+    """pyop's authorization state, store-backed, with atomic single-use codes.
+
+    Each step touches the store once: a code is written once and consumed with one GETDEL,
+    so two workers cannot both redeem it (pyop reads, checks ``used``, then writes).
+    """
 
     def __init__(self, store: Store, settings: Settings) -> None:
         t = settings.tokens
@@ -70,18 +75,15 @@ class _StoreAuthorizationState(AuthorizationState):
             _UserIdIsSubject(),
             authorization_code_db=StoreMapping(store, "code", t.code_lifetime),
             access_token_db=StoreMapping(store, "at", t.access_token_lifetime),
-            subject_identifier_db=StoreMapping(store, "subject", t.access_token_lifetime, hash_keys=False),
             authorization_code_lifetime=t.code_lifetime,
             access_token_lifetime=t.access_token_lifetime,
         )
         self._store = store
         self._used_ttl = max(t.access_token_lifetime, t.code_lifetime)
 
-    # pyop scans every subject to find a user; our sub is the userid, and the record says if it exists.
     def get_user_id_for_subject_identifier(self, subject_identifier: str) -> str:
-        if subject_identifier in self.subject_identifiers:
-            return subject_identifier
-        raise InvalidSubjectIdentifier("unknown subject")
+        # pyop scans every stored subject here; our sub is the userid, so nothing to look up.
+        return subject_identifier
 
     def create_authorization_code(
         self,
@@ -91,32 +93,37 @@ class _StoreAuthorizationState(AuthorizationState):
         user_info=None,
         extra_id_token_claims=None,
     ) -> str:
-        code = super().create_authorization_code(authorization_request, subject_identifier, scope)
-        record = self.authorization_codes[code]
-        record["extra_id_token_claims"] = extra_id_token_claims or {}
-        self.authorization_codes[code] = record
+        code = secrets.token_urlsafe(32)
+        self.authorization_codes[code] = {
+            "exp": int(time.time()) + self.authorization_code_lifetime,
+            "sub": subject_identifier,
+            "granted_scope": " ".join(scope or authorization_request["scope"]),
+            self.KEY_AUTHORIZATION_REQUEST: authorization_request.to_dict(),
+            self.KEY_EXTRA_ID_TOKEN_CLAIMS: extra_id_token_claims or {},
+            # The claims ride with the code, so the token endpoint need not read them again.
+            self.KEY_USER_INFO: dict(user_info or {}),
+        }
         return code
 
-    def exchange_code_for_token(self, authorization_code: str):
-        """Single use across workers: the first SET NX wins; a replay revokes what was issued."""
-        h = token_hash(authorization_code)
-        used_key = Keys.used_code(h)
-        if not self._store.set_if_absent(used_key, "pending", self._used_ttl):
-            self._revoke_issued(used_key)
-            raise InvalidAuthorizationCode("code already used")
-        record = self.authorization_codes.get(authorization_code)
+    def take_code(self, authorization_code: str) -> dict[str, Any] | None:
+        """The code's record, removed in the same step; None for an unknown, expired or used code."""
+        record = self.authorization_codes.take(authorization_code)
         if record is None or record["exp"] < int(time.time()):
-            raise InvalidAuthorizationCode("code unknown or expired")
-        del self.authorization_codes[authorization_code]
+            return None
+        return record
+
+    def issue_access_token(self, authorization_code: str, record: Mapping[str, Any]):
         access_token = self._create_access_token(
             record["sub"], record[self.KEY_AUTHORIZATION_REQUEST], record["granted_scope"]
         )
+        # Remember what the code issued, so a replay of the code can revoke it (RFC 6749 §4.1.2).
+        used_key = Keys.used_code(token_hash(authorization_code))
         self._store.set(used_key, token_hash(access_token.value), self._used_ttl)
         return access_token
 
-    def _revoke_issued(self, used_key: str) -> None:
-        issued = self._store.get(used_key)
-        if issued and issued != "pending":
+    def revoke_issued_by(self, authorization_code: str) -> None:
+        issued = self._store.get(Keys.used_code(token_hash(authorization_code)))
+        if issued:
             self._store.delete(Keys.access_token(issued))
             log.warning("authorization code replayed: revoked the access token it issued")
 
@@ -203,10 +210,10 @@ class OpenIDProvider:
         """Remember the user's claims and issue a single-use code bound to client and redirect_uri."""
         sub = claims["sub"]
         self._users[sub] = dict(claims)
-        self._state.subject_identifiers[sub] = {"public": sub}
         pyop_request = self._pyop.parse_authentication_request(urlencode(req.params))
-        response = self._pyop.authorize(pyop_request, sub, extra_id_token_claims={"auth_time": auth_time})
-        return response["code"]
+        return self._state.create_authorization_code(
+            pyop_request, sub, user_info=dict(claims), extra_id_token_claims={"auth_time": auth_time}
+        )
 
     # -- token -------------------------------------------------------------------------------
 
@@ -224,23 +231,23 @@ class OpenIDProvider:
         code = params.get("code")
         if not code:
             raise InvalidRequest("no code", description="code is required.")
-        record = self._state.authorization_codes.get(code)
+        record = self._state.take_code(code)
         if record is None:
-            self._reject_unknown_code(code)
+            # Unknown, expired, or already redeemed: a replay revokes what the code issued.
+            self._state.revoke_issued_by(code)
+            raise InvalidGrant("unknown, expired or used code")
+        # The code is consumed from here on, whatever follows: a wrong client or verifier burns it.
         auth_req = record[AuthorizationState.KEY_AUTHORIZATION_REQUEST]
         if auth_req["client_id"] != client.client_id:
             raise InvalidGrant("code issued to another client")
         if params.get("redirect_uri") != auth_req["redirect_uri"]:
             raise InvalidGrant("redirect_uri differs from the authorization request")
         self._verify_pkce(auth_req, params.get("code_verifier"))
-        try:
-            access_token = self._state.exchange_code_for_token(code)
-        except InvalidAuthorizationCode as exc:
-            raise InvalidGrant(str(exc)) from exc
+        access_token = self._state.issue_access_token(code, record)
 
         granted = record["granted_scope"].split()
         sub = record["sub"]
-        claims = claims_for_scopes(self._users.get(sub, {}), granted)
+        claims = claims_for_scopes(record.get(AuthorizationState.KEY_USER_INFO) or {}, granted)
         claims.pop("sub", None)
         self._signing_key()
         id_token = self._pyop._create_signed_id_token(
@@ -250,7 +257,7 @@ class OpenIDProvider:
             auth_req.get("nonce"),
             None,
             access_token.value,
-            record.get("extra_id_token_claims") or {},
+            record.get(AuthorizationState.KEY_EXTRA_ID_TOKEN_CLAIMS) or {},
         )
         return {
             "access_token": access_token.value,
@@ -259,12 +266,6 @@ class OpenIDProvider:
             "id_token": id_token,
             "scope": " ".join(granted),
         }
-
-    def _reject_unknown_code(self, code: str) -> None:
-        """A code we no longer hold may be a replay: revoke what it issued, then refuse."""
-        used_key = Keys.used_code(token_hash(code))
-        self._state._revoke_issued(used_key)
-        raise InvalidGrant("unknown, expired or used code")
 
     @staticmethod
     def _verify_pkce(auth_req: Mapping[str, Any], verifier: str | None) -> None:

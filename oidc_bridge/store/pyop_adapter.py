@@ -33,6 +33,11 @@ class StoreMapping(MutableMapping[str, Any]):
             raise KeyError("entry not found")
         return json.loads(raw)
 
+    def take(self, key: str) -> Any | None:
+        """Read and remove in one atomic step (GETDEL): of two callers, only one gets the entry."""
+        raw = self._store.getdel(self.key_for(key))
+        return None if raw is None else json.loads(raw)
+
     def __setitem__(self, key: str, value: Any) -> None:
         self._store.set(self.key_for(key), json.dumps(value, ensure_ascii=False), self._ttl)
 
