@@ -17,13 +17,13 @@ from pathlib import Path
 from typing import Any, Literal, get_args, get_origin, get_type_hints
 
 from ..errors import ConfigError
-from .schema import ClientSettings, Settings, TokenSettings, WeComSettings
+from .schema import ClientSettings, SessionSettings, Settings, TokenSettings, WeComSettings
 from .validate import ConfigErrors, one_line, validate
 
 DEFAULT_PATH = "oidc-bridge.toml"
 ENV_VAR = "OIDC_BRIDGE_CONFIG"
 # Set by the loader itself, never by the file.
-_TOP_LEVEL_EXCLUDED = frozenset({"wecom", "tokens", "clients", "source"})
+_TOP_LEVEL_EXCLUDED = frozenset({"wecom", "tokens", "sessions", "clients", "source"})
 
 
 class _Bad:
@@ -142,6 +142,7 @@ class _Reader:
             **values,
             wecom=tables["wecom"],
             tokens=tables.get("tokens", TokenSettings()),
+            sessions=tables.get("sessions", SessionSettings()),
             clients=tables["clients"],
             source=self.file,
         )
@@ -151,6 +152,9 @@ class _Reader:
 
     def tokens(self, value: Any) -> TokenSettings | _Bad:
         return self.section(TokenSettings, value, "tokens")
+
+    def sessions(self, value: Any) -> SessionSettings | _Bad:
+        return self.section(SessionSettings, value, "sessions")
 
     def clients(self, value: Any) -> tuple[ClientSettings, ...] | _Bad:
         if not isinstance(value, list):
@@ -285,4 +289,9 @@ class _Reader:
 
 
 # The tables of the file, each read by its own method; every other top-level name is a key.
-_TABLES = {"wecom": _Reader.wecom, "tokens": _Reader.tokens, "clients": _Reader.clients}
+_TABLES = {
+    "wecom": _Reader.wecom,
+    "tokens": _Reader.tokens,
+    "sessions": _Reader.sessions,
+    "clients": _Reader.clients,
+}

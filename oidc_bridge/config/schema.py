@@ -37,21 +37,39 @@ class WeComSettings:
     lang: str = ""
 
 
+AuthMethod = Literal["", "client_secret_basic", "client_secret_post", "none"]
+
+
 @dataclass(frozen=True)
 class ClientSettings:
     """One registered OIDC client."""
 
     client_id: str
     redirect_uris: tuple[str, ...]
-    # None means a public client: PKCE S256 is then required.
+    # Neither secret nor hash: a public client, which must use PKCE S256.
     client_secret: str | None = None
+    # An Argon2 hash of the secret (``oidc-bridge hash-secret``), so the config holds no secret.
+    client_secret_hash: str | None = None
     post_logout_redirect_uris: tuple[str, ...] = ()
     # Shown to people on pages ("Sign in to Grafana"); defaults to client_id.
     name: str = ""
+    # "" accepts client_secret_basic or client_secret_post for confidential clients.
+    token_endpoint_auth_method: AuthMethod = ""
+    # Scopes this client may be granted; empty means every scope the bridge supports.
+    scopes: tuple[str, ...] = ()
+    grant_types: tuple[str, ...] = ("authorization_code", "refresh_token")
+    # Issue refresh tokens even when the client does not ask for offline_access.
+    refresh_tokens: bool = False
+    # Per-client lifetimes in seconds; absent means the [tokens] defaults.
+    access_token_lifetime: int | None = None
+    id_token_lifetime: int | None = None
+    refresh_token_lifetime: int | None = None
+    # OIDC Back-Channel Logout 1.0: where to POST a logout token when the session ends.
+    backchannel_logout_uri: str | None = None
 
     @property
     def is_public(self) -> bool:
-        return self.client_secret is None
+        return self.client_secret is None and self.client_secret_hash is None
 
     @property
     def display_name(self) -> str:
@@ -68,6 +86,18 @@ class TokenSettings:
     code_lifetime: int = 60
     # How long a parked login may wait for WeCom's callback.
     login_lifetime: int = 600
+    # A refresh-token family's absolute lifetime; each refresh rotates the token within it.
+    refresh_token_lifetime: int = 14 * 24 * 3600
+
+
+@dataclass(frozen=True)
+class SessionSettings:
+    """The bridge's own SSO session: a second client signs in without a second WeCom login."""
+
+    # Ends after this long without use (Keycloak's "SSO Session Idle").
+    idle_lifetime: int = 8 * 3600
+    # Ends this long after the WeCom login, however busy (Keycloak's "SSO Session Max").
+    absolute_lifetime: int = 24 * 3600
 
 
 @dataclass(frozen=True)
@@ -83,6 +113,7 @@ class Settings:
     # Every store key starts with this, so one Redis can serve several bridges.
     store_prefix: str = "oidc-bridge:"
     tokens: TokenSettings = field(default_factory=TokenSettings)
+    sessions: SessionSettings = field(default_factory=SessionSettings)
     # "text" or "json" log lines.
     log_format: str = "text"
     log_level: str = "INFO"

@@ -12,12 +12,21 @@ from collections.abc import Sequence
 from urllib.parse import SplitResult, urlsplit
 
 from ..errors import ConfigError
-from .schema import Settings
+from ..oidc.claims import SUPPORTED_SCOPES
+from .schema import ClientSettings, Settings
 
 LOG_FORMATS = ("text", "json")
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 LANGS = ("", "zh", "en")
-LIFETIMES = ("access_token_lifetime", "id_token_lifetime", "code_lifetime", "login_lifetime")
+LIFETIMES = (
+    "access_token_lifetime",
+    "id_token_lifetime",
+    "code_lifetime",
+    "login_lifetime",
+    "refresh_token_lifetime",
+)
+CLIENT_LIFETIMES = ("access_token_lifetime", "id_token_lifetime", "refresh_token_lifetime")
+GRANT_TYPES = ("authorization_code", "refresh_token")
 # WeCom names the domain-ownership file WW_verify_<code>.txt; web/wecom.py serves only that shape.
 _VERIFY_FILE = re.compile(r"^WW_verify_[A-Za-z0-9]+\.txt$")
 _MAX_TIMEOUT = 30.0
@@ -97,6 +106,8 @@ class _Checks:
                 self.fail(f"{key}.client_secret", "must not be empty (omit it for a public client)")
             if not c.redirect_uris:
                 self.fail(f"{key}.redirect_uris", "at least one redirect URI is required")
+            self.client_auth(key, c)
+            self.client_grants(key, c)
             for name, uris in (
                 ("redirect_uris", c.redirect_uris),
                 ("post_logout_redirect_uris", c.post_logout_redirect_uris),
@@ -104,6 +115,43 @@ class _Checks:
                 for uri in uris:
                     if not _absolute_without_fragment(uri):
                         self.fail(f"{key}.{name}", f"{uri!r} must be an absolute URI without a fragment")
+
+    def client_auth(self, key: str, c: ClientSettings) -> None:
+        if c.client_secret is not None and c.client_secret_hash is not None:
+            self.fail(f"{key}.client_secret_hash", "give client_secret or client_secret_hash, not both")
+        if c.client_secret_hash is not None and not c.client_secret_hash.startswith("$argon2"):
+            self.fail(f"{key}.client_secret_hash", "must be an Argon2 hash from 'oidc-bridge hash-secret'")
+        method = c.token_endpoint_auth_method
+        if method == "none" and not c.is_public:
+            self.fail(f"{key}.token_endpoint_auth_method", '"none" is for public clients: remove the secret')
+        if method not in ("", "none") and c.is_public:
+            self.fail(f"{key}.token_endpoint_auth_method", f"{method} needs a client_secret(_hash)")
+
+    def client_grants(self, key: str, c: ClientSettings) -> None:
+        for grant in c.grant_types:
+            if grant not in GRANT_TYPES:
+                self.fail(f"{key}.grant_types", f"{grant!r} is not one of {', '.join(GRANT_TYPES)}")
+        if "authorization_code" not in c.grant_types:
+            self.fail(f"{key}.grant_types", "must include authorization_code")
+        for scope in c.scopes:
+            if scope not in SUPPORTED_SCOPES:
+                self.fail(f"{key}.scopes", f"{scope!r} is not one of {', '.join(SUPPORTED_SCOPES)}")
+        if c.scopes and "openid" not in c.scopes:
+            self.fail(f"{key}.scopes", "must include openid")
+        for name in CLIENT_LIFETIMES:
+            value = getattr(c, name)
+            if value is not None and value <= 0:
+                self.fail(f"{key}.{name}", "must be a positive number of seconds")
+        if c.backchannel_logout_uri is not None:
+            parts = _split(c.backchannel_logout_uri)
+            ok = (
+                parts is not None
+                and parts.hostname
+                and not parts.fragment
+                and (parts.scheme == "https" or (parts.scheme == "http" and is_loopback(parts.hostname)))
+            )
+            if not ok:
+                self.fail(f"{key}.backchannel_logout_uri", "must be an https URL (http only on loopback)")
 
     def wecom(self) -> None:
         w = self.s.wecom
@@ -134,6 +182,12 @@ class _Checks:
         for name in LIFETIMES:
             if getattr(self.s.tokens, name) <= 0:
                 self.fail(f"tokens.{name}", "must be a positive number of seconds")
+        sessions = self.s.sessions
+        for name in ("idle_lifetime", "absolute_lifetime"):
+            if getattr(sessions, name) <= 0:
+                self.fail(f"sessions.{name}", "must be a positive number of seconds")
+        if sessions.idle_lifetime > sessions.absolute_lifetime:
+            self.fail("sessions.idle_lifetime", "must not exceed sessions.absolute_lifetime")
 
     def top_level(self) -> None:
         s = self.s

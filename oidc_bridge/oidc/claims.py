@@ -14,6 +14,8 @@ SCOPE_CLAIMS: Mapping[str, tuple[str, ...]] = {
     "email": ("email", "email_verified"),
     "phone": ("phone_number", "phone_number_verified"),
     "groups": ("groups",),
+    # Asks for a refresh token; grants no claims.
+    "offline_access": (),
 }
 
 SUPPORTED_SCOPES: tuple[str, ...] = tuple(SCOPE_CLAIMS)

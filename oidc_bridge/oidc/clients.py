@@ -12,8 +12,18 @@ import hmac
 from collections.abc import Mapping
 from urllib.parse import unquote_plus
 
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+
 from ..config.schema import ClientSettings
 from ..errors import InvalidClient, InvalidRequest
+
+_HASHER = PasswordHasher()
+
+
+def hash_secret(secret: str) -> str:
+    """An Argon2id hash for ``client_secret_hash``, so the config file holds no secret."""
+    return _HASHER.hash(secret)
 
 
 class ClientRegistry:
@@ -52,7 +62,11 @@ class ClientRegistry:
             if method != "none":
                 raise InvalidClient("public client sent a secret")
             return client
-        if secret is None or not _same(secret, client.client_secret or ""):
+        if client.token_endpoint_auth_method not in ("", method):
+            raise InvalidClient(
+                f"{method} used; the client is registered for {client.token_endpoint_auth_method}"
+            )
+        if secret is None or not _secret_matches(client, secret):
             raise InvalidClient(f"bad or missing secret ({method})")
         return client
 
@@ -71,5 +85,11 @@ def _parse_basic(header: str) -> tuple[str, str]:
     return unquote_plus(user), unquote_plus(password)
 
 
-def _same(given: str, expected: str) -> bool:
+def _secret_matches(client: ClientSettings, given: str) -> bool:
+    if client.client_secret_hash is not None:
+        try:
+            return _HASHER.verify(client.client_secret_hash, given)
+        except (VerificationError, InvalidHashError):
+            return False
+    expected = client.client_secret or ""
     return hmac.compare_digest(given.encode("utf-8"), expected.encode("utf-8"))

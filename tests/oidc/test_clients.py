@@ -65,3 +65,27 @@ def test_bad_credentials_are_invalid_client(header, form) -> None:
 def test_two_methods_at_once_are_refused() -> None:
     with pytest.raises(InvalidRequest):
         CLIENTS.authenticate(basic("conf:app", SECRET), {"client_secret": SECRET})
+
+
+def test_a_hashed_secret_authenticates_like_a_clear_one() -> None:
+    from oidc_bridge.oidc.clients import hash_secret
+
+    clients = ClientRegistry(
+        (ClientSettings("h", ("https://h/cb",), client_secret_hash=hash_secret(SECRET)),)
+    )
+    assert clients.authenticate(basic("h", SECRET), {}).client_id == "h"
+    with pytest.raises(InvalidClient):
+        clients.authenticate(basic("h", SECRET + "x"), {})
+
+
+def test_a_client_pinned_to_one_auth_method_refuses_the_other() -> None:
+    clients = ClientRegistry(
+        (
+            ClientSettings(
+                "p", ("https://p/cb",), client_secret=SECRET, token_endpoint_auth_method="client_secret_post"
+            ),
+        )
+    )
+    assert clients.authenticate(None, {"client_id": "p", "client_secret": SECRET}).client_id == "p"
+    with pytest.raises(InvalidClient):
+        clients.authenticate(basic("p", SECRET), {})
