@@ -1,22 +1,25 @@
-"""The object graph, built once at start: store, keys, clients, connector, provider, login flow."""
+"""The object graph, built once at start: store, keys, clients, connector, protocol core, flows."""
 
 from __future__ import annotations
 
-import logging
+import atexit
 from dataclasses import dataclass
 
 from .config.schema import Settings
 from .connectors.base import Connector
 from .connectors.registry import build_connector
+from .oidc.backchannel import BackchannelNotifier, default_post
 from .oidc.clients import ClientRegistry
 from .oidc.keys import KeyRing
-from .oidc.provider import OpenIDProvider
+from .oidc.logout import Logout
+from .oidc.provider import PyopCore
+from .oidc.sessions import Sessions
+from .oidc.token import Tokens
+from .oidc.token_admin import TokenAdmin
 from .oidc.transactions import LoginFlow
 from .store.base import Store
 from .store.factory import build_store
 from .web.security import CookiePolicy
-
-log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -26,9 +29,22 @@ class Services:
     keyring: KeyRing
     clients: ClientRegistry
     connector: Connector
-    provider: OpenIDProvider
+    core: PyopCore
+    sessions: Sessions
+    tokens: Tokens
+    token_admin: TokenAdmin
     flow: LoginFlow
+    logout: Logout
     cookies: CookiePolicy
+
+    def retained_jwks(self) -> dict:
+        """Current key plus any older one a live token may still be signed with."""
+        self.keyring.refresh()
+        t = self.settings.tokens
+        longest = max(
+            [t.id_token_lifetime, t.access_token_lifetime, *(c.id_token_lifetime or 0 for c in self.clients)]
+        )
+        return self.keyring.jwks(retain_seconds=longest)
 
 
 def build_services(settings: Settings, store: Store | None = None) -> Services:
@@ -38,7 +54,27 @@ def build_services(settings: Settings, store: Store | None = None) -> Services:
     keyring = KeyRing.load_or_create(settings.keys_dir)
     clients = ClientRegistry(settings.clients)
     connector = build_connector(settings.wecom, store)
-    provider = OpenIDProvider(settings, store, keyring, clients)
-    flow = LoginFlow(store, connector, provider, settings.tokens.login_lifetime)
-    cookies = CookiePolicy(settings.issuer, settings.tokens.login_lifetime)
-    return Services(settings, store, keyring, clients, connector, provider, flow, cookies)
+    core = PyopCore(settings, store, keyring, clients)
+    sessions = Sessions(store, settings.sessions)
+    tokens = Tokens(settings, store, clients, core, connector, sessions)
+    notifier = BackchannelNotifier(default_post)
+    atexit.register(notifier.shutdown, False)
+    logout = Logout(settings.issuer, keyring, clients, sessions, tokens.refresh_tokens, notifier)
+    flow = LoginFlow(store, connector, core, clients, sessions, settings.tokens.login_lifetime)
+    cookies = CookiePolicy(
+        settings.issuer, settings.tokens.login_lifetime, settings.sessions.absolute_lifetime
+    )
+    return Services(
+        settings,
+        store,
+        keyring,
+        clients,
+        connector,
+        core,
+        sessions,
+        tokens,
+        TokenAdmin(tokens),
+        flow,
+        logout,
+        cookies,
+    )

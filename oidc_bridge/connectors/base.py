@@ -56,3 +56,7 @@ class Connector(Protocol):
         Raises LoginRefused (the person may not sign in, or cancelled) or WeComError.
         """
         ...
+
+    def refresh_identity(self, user_id: str) -> Identity:
+        """The person now, for a refresh: raises LoginRefused if they may no longer sign in."""
+        ...

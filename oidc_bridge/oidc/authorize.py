@@ -16,7 +16,6 @@ from ..errors import (
     BrowserError,
     InvalidRequest,
     InvalidScope,
-    LoginRequired,
     OAuthError,
     UnsupportedResponseType,
 )
@@ -27,6 +26,18 @@ from .clients import ClientRegistry
 _S256_CHALLENGE = re.compile(r"^[A-Za-z0-9_-]{43}$")
 _MAX_PARAM = 2048
 _PROMPTS = frozenset({"none", "login", "consent", "select_account"})
+RESPONSE_MODES = ("query", "form_post")
+
+
+@dataclass(frozen=True)
+class RedirectTarget:
+    """Where a reply may be sent once the client and redirect_uri are verified. ``state_raw`` is
+    the state as sent (percent-encoded, for a query); ``state`` is decoded (for form_post)."""
+
+    redirect_uri: str
+    state_raw: str | None
+    state: str | None = None
+    response_mode: str = "query"
 
 
 @dataclass(frozen=True)
@@ -45,6 +56,7 @@ class AuthRequest:
     prompt: frozenset[str] = frozenset()
     max_age: int | None = None
     params: Mapping[str, str] = field(default_factory=dict)
+    target: RedirectTarget | None = None
 
 
 @dataclass
@@ -102,8 +114,8 @@ def _check_unsupported_features(d: _Draft) -> None:
         raise _Named("request_not_supported", "Request objects are not supported.")
     if "request_uri" in d.single:
         raise _Named("request_uri_not_supported", "request_uri is not supported.")
-    if d.single.get("response_mode", "query") != "query":
-        raise InvalidRequest(description="Only response_mode=query is supported.")
+    if d.single.get("response_mode", "query") not in RESPONSE_MODES:
+        raise InvalidRequest(description="Only response_mode=query or form_post is supported.")
 
 
 def _check_response_type(d: _Draft) -> None:
@@ -142,9 +154,6 @@ def _check_prompt_and_max_age(d: _Draft) -> None:
         raise InvalidRequest(description="Invalid prompt value.")
     if "max_age" in d.single and not re.fullmatch(r"\d{1,9}", d.single["max_age"]):
         raise InvalidRequest(description="max_age must be a non-negative integer.")
-    if "none" in prompt:
-        # No SSO session exists yet for a request to reuse without showing WeCom.
-        raise LoginRequired("prompt=none without a session")
 
 
 class _Named(OAuthError):
@@ -167,14 +176,6 @@ CHECKS: tuple[Callable[[_Draft], None], ...] = (
 )
 
 
-@dataclass(frozen=True)
-class RedirectTarget:
-    """Where an error may be sent once the client and redirect_uri are verified."""
-
-    redirect_uri: str
-    state_raw: str | None
-
-
 class AuthorizationError(Exception):
     """An OAuthError that may be redirected, with the verified target."""
 
@@ -193,14 +194,23 @@ def validate_authorization_request(
     _check_client(draft)
     _check_redirect_uri(draft)
     assert draft.client is not None
-    target = RedirectTarget(params["redirect_uri"][0], state_raw)
+    modes = params.get("response_mode", [])
+    states = params.get("state", [])
+    target = RedirectTarget(
+        params["redirect_uri"][0],
+        state_raw,
+        states[0] if len(states) == 1 else None,
+        "form_post" if modes == ["form_post"] else "query",
+    )
     try:
         for check in CHECKS[2:]:
             check(draft)
     except OAuthError as err:
         raise AuthorizationError(err, target) from err
     s = draft.single
-    scopes = tuple(dict.fromkeys(x for x in s["scope"].split() if x in SUPPORTED_SCOPES))
+    # Scopes the bridge does not know, or this client may not have, are left out (RFC 6749 §3.3).
+    allowed = set(draft.client.scopes or SUPPORTED_SCOPES)
+    scopes = tuple(dict.fromkeys(x for x in s["scope"].split() if x in allowed))
     return AuthRequest(
         client_id=draft.client.client_id,
         redirect_uri=s["redirect_uri"],
@@ -213,4 +223,5 @@ def validate_authorization_request(
         prompt=frozenset(s.get("prompt", "").split()),
         max_age=int(s["max_age"]) if "max_age" in s else None,
         params=dict(s),
+        target=target,
     )

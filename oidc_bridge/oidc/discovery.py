@@ -33,6 +33,9 @@ class Endpoints:
     userinfo_path = "/userinfo"
     jwks_path = "/jwks.json"
     callback_path = "/wecom/callback"
+    revocation_path = "/revoke"
+    introspection_path = "/introspect"
+    end_session_path = "/logout"
     discovery_path = "/.well-known/openid-configuration"
 
     def url(self, path: str) -> str:
@@ -50,14 +53,27 @@ def discovery_document(endpoints: Endpoints, signing_algs: list[str]) -> dict[st
         "token_endpoint": endpoints.url(endpoints.token_path),
         "userinfo_endpoint": endpoints.url(endpoints.userinfo_path),
         "jwks_uri": endpoints.url(endpoints.jwks_path),
+        "revocation_endpoint": endpoints.url(endpoints.revocation_path),
+        "introspection_endpoint": endpoints.url(endpoints.introspection_path),
+        "end_session_endpoint": endpoints.url(endpoints.end_session_path),
         "response_types_supported": ["code"],
-        "response_modes_supported": ["query"],
-        "grant_types_supported": ["authorization_code"],
+        "response_modes_supported": ["query", "form_post"],
+        "grant_types_supported": ["authorization_code", "refresh_token"],
         "subject_types_supported": ["public"],
         "id_token_signing_alg_values_supported": signing_algs,
         "scopes_supported": list(SUPPORTED_SCOPES),
-        "claims_supported": sorted({*SUPPORTED_CLAIMS, "iss", "aud", "exp", "iat", "auth_time", "nonce"}),
+        "claims_supported": sorted(
+            {*SUPPORTED_CLAIMS, "iss", "aud", "exp", "iat", "auth_time", "nonce", "sid"}
+        ),
         "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "none"],
+        "revocation_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "none"],
+        "introspection_endpoint_auth_methods_supported": [
+            "client_secret_basic",
+            "client_secret_post",
+            "none",
+        ],
+        "backchannel_logout_supported": True,
+        "backchannel_logout_session_supported": True,
         "code_challenge_methods_supported": ["S256"],
         "prompt_values_supported": ["none", "login", "consent", "select_account"],
         "authorization_response_iss_parameter_supported": True,

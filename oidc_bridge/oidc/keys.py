@@ -1,9 +1,10 @@
 """Signing keys on disk: every worker signs with the newest PEM in ``keys_dir``.
 
-Private keys are written 0600 (the directory 0700 when created). The JWKS publishes every key
-in the directory with public members only, so a rotated-out key keeps verifying the tokens it
-signed. File names are ``<created_ns>-<kid>.pem``: the listing alone says which key is newest,
-and workers notice a rotation by the listing changing. No Flask, redis or requests here.
+Private keys are written 0600 (the directory 0700 when created). The JWKS publishes public
+members only, and keeps a rotated-out key until every token it signed has expired (``jwks``),
+so a rotation never breaks a client. File names are ``<created_ns>-<kid>.pem``: the listing
+alone says which key is newest, and workers notice a rotation by the listing changing. No
+Flask, redis or requests here.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ import json
 import logging
 import os
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
@@ -34,6 +35,9 @@ ALGS: tuple[Alg, ...] = ("RS256", "ES256")
 PrivateKey = rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey
 RSA_BITS = 2048
 _SUFFIX = ".pem"
+# Added to the caller's retention: a worker that refreshed just before a rotation may still sign
+# one token with the old key, and ``created`` comes from the clock of the host that rotated.
+ROTATION_GRACE_SECONDS = 300
 # Held while a worker decides whether the directory needs its first key, so that several
 # workers starting together on an empty directory create one key, not one each.
 _LOCK_NAME = ".lock"
@@ -201,19 +205,22 @@ def _first_key_lock(keys_dir: Path) -> Iterator[None]:
 class KeyRing:
     """The keys a worker signs with and publishes; ``refresh()`` picks up a rotation cheaply."""
 
-    def __init__(self, keys_dir: Path, keys: list[SigningKey]) -> None:
+    def __init__(
+        self, keys_dir: Path, keys: list[SigningKey], *, clock: Callable[[], float] = time.time
+    ) -> None:
         if not keys:
             raise ValueError("a KeyRing needs at least one key")
         self._dir = keys_dir
         self._keys = list(keys)
         self._listing = frozenset(_pem_names(keys_dir))
+        self._clock = clock
 
     @classmethod
-    def load_or_create(cls, keys_dir: Path) -> KeyRing:
+    def load_or_create(cls, keys_dir: Path, *, clock: Callable[[], float] = time.time) -> KeyRing:
         """The keys on disk; on first start (empty or missing directory) one new RS256 key."""
         keys = list_keys(keys_dir)
         if keys:
-            return cls(keys_dir, keys)
+            return cls(keys_dir, keys, clock=clock)
         with _first_key_lock(keys_dir):
             keys = list_keys(keys_dir)  # another worker may have made it while we waited
             if not keys:
@@ -225,7 +232,7 @@ class KeyRing:
                     key.kid,
                 )
                 keys = [key]
-        return cls(keys_dir, keys)
+        return cls(keys_dir, keys, clock=clock)
 
     @property
     def keys_dir(self) -> Path:
@@ -262,9 +269,32 @@ class KeyRing:
 
     @property
     def keys(self) -> list[SigningKey]:
-        """Newest first."""
+        """Newest first; every key in the directory, published or not, so that a token signed with a
+        key no longer published (an expired ``id_token_hint``) can still be verified."""
         return list(self._keys)
 
-    def jwks(self) -> dict[str, Any]:
-        """Every key in the directory, public members only (RFC 7517 JWK Set)."""
-        return {"keys": [k.public_jwk() for k in self._keys]}
+    def published(self, retain_seconds: float | None = None) -> list[SigningKey]:
+        """The keys a client may still meet in a live token, newest first.
+
+        The current key signs. An older key stopped signing when its successor (the next newer
+        key) was created, so it stays until that successor is ``retain_seconds`` plus
+        ``ROTATION_GRACE_SECONDS`` old: by then every token it signed has expired. None
+        publishes every key in the directory.
+        """
+        if retain_seconds is None:
+            return list(self._keys)
+        now = self._clock()
+        keep = [self._keys[0]]
+        for successor, key in zip(self._keys, self._keys[1:], strict=False):
+            if now - successor.created < retain_seconds + ROTATION_GRACE_SECONDS:
+                keep.append(key)
+        return keep
+
+    def jwks(self, retain_seconds: float | None = None) -> dict[str, Any]:
+        """The published keys, public members only (RFC 7517 JWK Set).
+
+        Pass ``max(id_token_lifetime, access_token_lifetime)`` (and any longer-lived signed token's
+        lifetime): a rotated-out key then stays until the last token it signed has expired. None
+        publishes every key in the directory.
+        """
+        return {"keys": [k.public_jwk() for k in self.published(retain_seconds)]}

@@ -1,4 +1,4 @@
-"""A login in flight: parked under a short handle while the person is at WeCom.
+"""A login: reuse the SSO session, or park the request while the person is at WeCom.
 
 WeCom only accepts ``[A-Za-z0-9]{0,128}`` as ``state`` (errcode 84025), and the client's own
 state must never travel upstream (Dex, ``server/authflow/login.go``), so WeCom gets a
@@ -20,11 +20,13 @@ from typing import Any
 from urllib.parse import quote, urlencode
 
 from ..connectors.base import Connector, LoginContext
-from ..errors import AccessDenied, BrowserError, LoginRefused, OAuthError, WeComError
+from ..errors import AccessDenied, BrowserError, LoginRefused, LoginRequired, OAuthError, WeComError
 from ..store.base import Keys, Store, getdel_json, set_json, token_hash
 from .authorize import AuthRequest, RedirectTarget
 from .claims import claims_from_identity
-from .provider import OpenIDProvider
+from .clients import ClientRegistry
+from .provider import PyopCore
+from .sessions import Session, Sessions
 
 log = logging.getLogger(__name__)
 
@@ -41,18 +43,37 @@ def new_browser_secret() -> str:
     return secrets.token_urlsafe(32)
 
 
-def redirect_with(target: RedirectTarget, issuer: str, params: Mapping[str, str]) -> str:
-    """The client's redirect_uri plus our parameters, its state byte for byte, and iss (RFC 9207)."""
-    query = urlencode({**params, "iss": issuer}, quote_via=quote)
-    if target.state_raw is not None:
-        # Keep the client's percent-encoding as sent; encode only what is not URL-safe.
-        query += "&state=" + quote(target.state_raw, safe="%!$'()*+,;:@/?-._~")
-    sep = "&" if "?" in target.redirect_uri else "?"
-    return target.redirect_uri + sep + query
+@dataclass(frozen=True)
+class ClientReply:
+    """What goes back to the client's verified redirect_uri: a code or an error, plus ``iss``
+    (RFC 9207) and the client's state, as a query redirect or a form_post."""
 
+    target: RedirectTarget
+    params: dict[str, str]
+    issuer: str
 
-def error_redirect(target: RedirectTarget, issuer: str, error: OAuthError) -> str:
-    return redirect_with(target, issuer, {"error": error.error, "error_description": error.description})
+    @classmethod
+    def error(cls, target: RedirectTarget, issuer: str, err: OAuthError) -> ClientReply:
+        return cls(target, {"error": err.error, "error_description": err.description}, issuer)
+
+    @property
+    def form_post(self) -> bool:
+        return self.target.response_mode == "form_post"
+
+    def fields(self) -> dict[str, str]:
+        """The parameters as a form carries them (state decoded)."""
+        out = {**self.params, "iss": self.issuer}
+        if self.target.state is not None:
+            out["state"] = self.target.state
+        return out
+
+    def url(self) -> str:
+        """The redirect_uri plus the parameters; the state keeps the client's percent-encoding."""
+        query = urlencode({**self.params, "iss": self.issuer}, quote_via=quote)
+        if self.target.state_raw is not None:
+            query += "&state=" + quote(self.target.state_raw, safe="%!$'()*+,;:@/?-._~")
+        sep = "&" if "?" in self.target.redirect_uri else "?"
+        return self.target.redirect_uri + sep + query
 
 
 @dataclass(frozen=True)
@@ -72,6 +93,7 @@ class ParkedLogin:
         req = dict(data["request"])
         req["scopes"] = tuple(req["scopes"])
         req["prompt"] = frozenset(req["prompt"])
+        req["target"] = RedirectTarget(**req["target"])
         return cls(
             request=AuthRequest(**req),
             binding_hash=data["binding_hash"],
@@ -80,61 +102,97 @@ class ParkedLogin:
         )
 
 
+@dataclass(frozen=True)
+class Outcome:
+    """Either a reply to the client, or the WeCom page to send the browser to; plus the session
+    cookie to set when a fresh login made one."""
+
+    reply: ClientReply | None = None
+    wecom_url: str | None = None
+    session_cookie: str | None = None
+
+
 class LoginFailed(Exception):
-    """A login that reached WeCom and failed there: the person sees ``message``; ``redirect``
+    """A login that reached WeCom and failed there: the person sees ``message``; ``reply``
     carries the error to the client once they choose to go back."""
 
-    def __init__(self, cause: Exception, message: str, redirect: str, client_name: str, status: int) -> None:
+    def __init__(
+        self, cause: Exception, message: str, reply: ClientReply, client_name: str, status: int
+    ) -> None:
         super().__init__(message)
         self.cause = cause
         self.message = message
-        self.redirect = redirect
+        self.reply = reply
         self.client_name = client_name
         self.status = status
 
 
 class LoginFlow:
-    """Authorize → WeCom → callback → code. No Flask here; the web layer passes strings."""
+    """Authorize → (session, or WeCom → callback) → code. No Flask here; the web layer passes strings."""
 
-    def __init__(self, store: Store, connector: Connector, provider: OpenIDProvider, ttl: int) -> None:
+    def __init__(
+        self,
+        store: Store,
+        connector: Connector,
+        core: PyopCore,
+        clients: ClientRegistry,
+        sessions: Sessions,
+        ttl: int,
+    ) -> None:
         self._store = store
         self._connector = connector
-        self._provider = provider
+        self._core = core
+        self._clients = clients
+        self._sessions = sessions
         self._ttl = ttl
+        self._issuer = core.settings.issuer
 
-    def begin(self, req: AuthRequest, user_agent: str, browser_secret: str) -> tuple[str, str]:
-        """Park the request and return (the WeCom URL, the handle)."""
+    def authorize(
+        self, req: AuthRequest, session: Session | None, user_agent: str, browser_secret: str
+    ) -> Outcome:
+        """Reuse the SSO session when allowed; ``prompt=none`` never shows WeCom."""
+        assert req.target is not None
+        now = time.time()
+        reusable = (
+            session is not None and "login" not in req.prompt and session.satisfies_max_age(req.max_age, now)
+        )
+        if reusable and session is not None:
+            return Outcome(reply=self._code_reply(req, session))
+        if "none" in req.prompt:
+            return Outcome(
+                reply=ClientReply.error(req.target, self._issuer, LoginRequired("no usable session"))
+            )
+        return Outcome(wecom_url=self._park(req, user_agent, browser_secret))
+
+    def _park(self, req: AuthRequest, user_agent: str, browser_secret: str) -> str:
         handle = new_handle()
         ctx = LoginContext(
             state=handle,
-            callback_url=self._provider.endpoints.callback_url,
+            callback_url=self._core.endpoints.callback_url,
             user_agent=user_agent,
             scopes=frozenset(req.scopes),
         )
         redirect = self._connector.login_url(ctx)
         parked = ParkedLogin(req, token_hash(browser_secret), dict(redirect.connector_data), time.time())
         set_json(self._store, Keys.login(handle), parked.to_json(), self._ttl)
-        return redirect.url, handle
+        return redirect.url
 
-    def finish(self, params: Mapping[str, str], browser_secret: str | None) -> str:
-        """Complete the WeCom callback; return the client redirect carrying the code."""
+    def finish(self, params: Mapping[str, str], browser_secret: str | None) -> Outcome:
+        """Complete the WeCom callback: a new session, and the client reply carrying the code."""
         parked = self._take(params.get("state", ""), browser_secret)
         req = parked.request
-        target = RedirectTarget(req.redirect_uri, req.state_raw)
-        issuer = self._provider.settings.issuer
-        client = self._provider.clients.get(req.client_id)
+        assert req.target is not None
+        client = self._clients.get(req.client_id)
         client_name = client.display_name if client else req.client_id
         try:
             identity = self._connector.handle_callback(params, parked.connector_data)
         except LoginRefused as exc:
             log.info("login refused: %s (reason=%s)", exc.detail, exc.reason)
-            err = AccessDenied(exc.detail, description="The user could not be signed in.")
+            reply = ClientReply.error(req.target, self._issuer, AccessDenied(exc.detail))
             if exc.reason == "cancelled":
                 # The person chose to stop: straight back to the application, no page in between.
-                return error_redirect(target, issuer, err)
-            raise LoginFailed(
-                exc, exc.user_message, error_redirect(target, issuer, err), client_name, 403
-            ) from exc
+                return Outcome(reply=reply)
+            raise LoginFailed(exc, exc.user_message, reply, client_name, 403) from exc
         except WeComError as exc:
             log.warning(
                 "WeCom call failed: errcode=%s category=%s hint=%s request_hint=%s",
@@ -144,17 +202,22 @@ class LoginFlow:
                 exc.request_hint,
             )
             err = exc.as_oauth_error()
+            reply = ClientReply.error(req.target, self._issuer, err)
             raise LoginFailed(
-                exc,
-                exc.user_message,
-                error_redirect(target, issuer, err),
-                client_name,
-                err.status if err.status >= 500 else 403,
+                exc, exc.user_message, reply, client_name, err.status if err.status >= 500 else 403
             ) from exc
-        auth_time = int(time.time())
-        code = self._provider.issue_code(req, claims_from_identity(identity), auth_time)
+        session, cookie = self._sessions.create(claims_from_identity(identity), identity.entry)
         log.info("login completed for client %s via WeCom %s entry", req.client_id, identity.entry)
-        return redirect_with(target, issuer, {"code": code})
+        return Outcome(reply=self._code_reply(req, session), session_cookie=cookie)
+
+    def _code_reply(self, req: AuthRequest, session: Session) -> ClientReply:
+        assert req.target is not None
+        if req.client_id not in session.clients:
+            session.clients.append(req.client_id)
+        self._sessions.save(session)
+        extra = {"auth_time": session.auth_time, "sid": session.sid}
+        code = self._core.issue_code(req, session.claims, extra)
+        return ClientReply(req.target, {"code": code}, self._issuer)
 
     def _take(self, handle: str, browser_secret: str | None) -> ParkedLogin:
         if not HANDLE_PATTERN.match(handle):

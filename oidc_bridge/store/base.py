@@ -59,6 +59,14 @@ class Keys:
     def session(sid: str) -> str:
         return f"session:{sid}"
 
+    @staticmethod
+    def refresh_family(family_id: str) -> str:
+        return f"rtfam:{family_id}"
+
+    @staticmethod
+    def used_refresh_token(rt_hash: str) -> str:
+        return f"used:rt:{rt_hash}"
+
 
 class Store(Protocol):
     """What the rest of the bridge may ask of shared state. Values are str (UTF-8)."""

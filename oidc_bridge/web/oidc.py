@@ -1,15 +1,18 @@
-"""The OpenID Connect endpoints: discovery, JWKS, authorize, token, userinfo."""
+"""The OpenID Connect endpoints: discovery, JWKS, authorize, token, userinfo, revocation,
+introspection and RP-initiated logout."""
 
 from __future__ import annotations
 
 from urllib.parse import unquote_plus
 
-from flask import Blueprint, Response, current_app, jsonify, redirect, request
+from flask import Blueprint, Response, current_app, jsonify, redirect, render_template, request
 
 from ..errors import InvalidRequest
 from ..oidc.authorize import AuthorizationError, validate_authorization_request
-from ..oidc.transactions import error_redirect
+from ..oidc.discovery import discovery_document
+from ..oidc.transactions import ClientReply
 from .context import services
+from .replies import send
 from .security import no_store
 
 bp = Blueprint("oidc", __name__)
@@ -33,48 +36,84 @@ def _public_json(data: dict) -> Response:
     return response
 
 
+def _form() -> dict[str, list[str]]:
+    """A form-encoded POST body, as every client-authenticated endpoint requires (RFC 6749 §2.3.1)."""
+    if request.mimetype != "application/x-www-form-urlencoded":
+        raise InvalidRequest("body is not form-encoded", description="Use a form-encoded POST body.")
+    return request.form.to_dict(flat=False)
+
+
 @bp.get("/.well-known/openid-configuration")
 def discovery() -> Response:
-    return _public_json(services().provider.discovery())
+    svc = services()
+    algs = sorted({key["alg"] for key in svc.retained_jwks()["keys"]})
+    return _public_json(discovery_document(svc.core.endpoints, algs))
 
 
 @bp.get("/jwks.json")
 def jwks() -> Response:
-    return _public_json(services().provider.jwks())
+    return _public_json(services().retained_jwks())
 
 
 @bp.route("/authorize", methods=["GET", "POST"])
 def authorize() -> Response:
     svc = services()
     if request.method == "POST":
-        if request.mimetype != "application/x-www-form-urlencoded":
-            raise InvalidRequest("authorize POST without a form body")
-        params, raw = request.form.to_dict(flat=False), request.get_data()
+        params, raw = _form(), request.get_data()
     else:
         params, raw = request.args.to_dict(flat=False), request.query_string
     try:
         req = validate_authorization_request(params, raw_param(raw, "state"), svc.clients)
-        svc.provider.check_with_pyop(req)
+        svc.core.check_request(req)
     except AuthorizationError as exc:
         current_app.logger.info("authorize refused: %s (%s)", exc.error.error, exc.error.detail)
-        return redirect(error_redirect(exc.target, svc.settings.issuer, exc.error), 302)
+        return send(ClientReply.error(exc.target, svc.settings.issuer, exc.error))
+    session = svc.sessions.from_cookie(svc.cookies.session(request))
     response = Response(status=302)
     secret = svc.cookies.bind_browser(request, response)
-    url, _handle = svc.flow.begin(req, request.headers.get("User-Agent", ""), secret)
-    response.headers["Location"] = url
+    outcome = svc.flow.authorize(req, session, request.headers.get("User-Agent", ""), secret)
+    if outcome.reply is not None:
+        return send(outcome.reply)
+    response.headers["Location"] = outcome.wecom_url or ""
     return response
 
 
 @bp.post("/token")
 def token() -> Response:
-    if request.mimetype != "application/x-www-form-urlencoded":
-        raise InvalidRequest("token request without a form body", description="Use a form-encoded POST body.")
-    body = services().provider.token(request.headers.get("Authorization"), request.form.to_dict(flat=False))
+    body = services().tokens.token(request.headers.get("Authorization"), _form())
     return no_store(jsonify(body))
 
 
 @bp.route("/userinfo", methods=["GET", "POST"])
 def userinfo() -> Response:
     form = request.form.to_dict(flat=False) if request.mimetype == "application/x-www-form-urlencoded" else {}
-    claims = services().provider.userinfo(request.headers.get("Authorization"), form)
+    claims = services().tokens.userinfo(request.headers.get("Authorization"), form)
     return no_store(jsonify(claims))
+
+
+@bp.post("/revoke")
+def revoke() -> Response:
+    services().token_admin.revoke(request.headers.get("Authorization"), _form())
+    return no_store(Response(status=200))
+
+
+@bp.post("/introspect")
+def introspect() -> Response:
+    body = services().token_admin.introspect(request.headers.get("Authorization"), _form())
+    return no_store(jsonify(body))
+
+
+@bp.route("/logout", methods=["GET", "POST"])
+def logout() -> Response:
+    svc = services()
+    params = (
+        request.form.to_dict(flat=False) if request.method == "POST" else request.args.to_dict(flat=False)
+    )
+    result = svc.logout.end_session(params, svc.cookies.session(request))
+    if result.redirect is not None:
+        response = redirect(result.redirect, 302)
+    else:
+        name = result.client.display_name if result.client else None
+        response = Response(render_template("signed_out.html", client_name=name), mimetype="text/html")
+    svc.cookies.clear_session(response)
+    return response

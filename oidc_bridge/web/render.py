@@ -14,13 +14,14 @@ from flask import Flask, Response, jsonify, render_template, request
 from werkzeug.exceptions import HTTPException
 
 from ..errors import BridgeError, BrowserError, InvalidToken, OAuthError, ServerError, StoreUnavailable
-from .security import no_store
+from ..oidc.transactions import ClientReply
+from .security import no_store, page_csp
 
 log = logging.getLogger(__name__)
 
 # Endpoints whose clients are programs: they get RFC 6749 / 6750 JSON, never pages. Matched by
 # path, because a request with the wrong method never reaches an endpoint.
-JSON_PATHS = ("/token", "/userinfo")
+JSON_PATHS = ("/token", "/userinfo", "/revoke", "/introspect")
 
 
 def _wants_json() -> bool:
@@ -45,10 +46,22 @@ def oauth_json(err: OAuthError) -> Response:
 
 
 def page(
-    title: str, advice: str, status: int, *, eid: str | None = None, action: tuple[str, str] | None = None
+    title: str,
+    advice: str,
+    status: int,
+    *,
+    eid: str | None = None,
+    reply: ClientReply | None = None,
+    reply_label: str = "",
 ) -> Response:
-    html = render_template("error.html", title=title, advice=advice, error_id=eid, action=action)
-    return Response(html, status=status, mimetype="text/html")
+    """A readable page; ``reply`` adds a button that takes the error back to the application."""
+    html = render_template(
+        "error.html", title=title, advice=advice, error_id=eid, reply=reply, reply_label=reply_label
+    )
+    response = Response(html, status=status, mimetype="text/html")
+    if reply is not None and reply.form_post:
+        response.headers["Content-Security-Policy"] = page_csp(form_action=reply.target.redirect_uri)
+    return response
 
 
 def register_error_handlers(app: Flask) -> None:

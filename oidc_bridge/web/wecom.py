@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import logging
 
-from flask import Blueprint, Response, abort, redirect, request
+from flask import Blueprint, Response, abort, request
 
 from ..oidc.transactions import LoginFailed
 from .context import services
 from .render import error_id, page
+from .replies import send
 
 log = logging.getLogger(__name__)
 
@@ -21,7 +22,7 @@ def callback() -> Response:
     svc = services()
     params = {k: v for k, v in request.args.items()}
     try:
-        location = svc.flow.finish(params, svc.cookies.browser_secret(request))
+        outcome = svc.flow.finish(params, svc.cookies.browser_secret(request))
     except LoginFailed as failed:
         eid = error_id()
         log.info("login failed: %s [error_id=%s]", type(failed.cause).__name__, eid)
@@ -30,9 +31,14 @@ def callback() -> Response:
             failed.message,
             failed.status,
             eid=eid,
-            action=(failed.redirect, f"Return to {failed.client_name}"),
+            reply=failed.reply,
+            reply_label=f"Return to {failed.client_name}",
         )
-    return redirect(location, 302)
+    assert outcome.reply is not None
+    response = send(outcome.reply)
+    if outcome.session_cookie:
+        svc.cookies.set_session(response, outcome.session_cookie)
+    return response
 
 
 @verify_bp.get("/WW_verify_<suffix>.txt")

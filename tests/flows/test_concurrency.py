@@ -56,9 +56,10 @@ def _wait_ready(url: str, proc: subprocess.Popen) -> None:
         if proc.poll() is not None:
             raise AssertionError(f"gunicorn exited: {proc.stderr.read() if proc.stderr else ''}")
         try:
-            if requests.get(url + "/readyz", timeout=1).status_code == 200:
+            if requests.get(url + "/readyz", timeout=5).status_code == 200:
                 return
-        except requests.ConnectionError:
+        except requests.RequestException:
+            # Not listening yet, or the worker is still booting with the connection queued.
             pass
         time.sleep(0.1)
     raise AssertionError("gunicorn did not become ready")

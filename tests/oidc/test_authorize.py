@@ -71,7 +71,6 @@ def test_unknown_client_or_unregistered_redirect_uri_is_a_page_never_a_redirect(
         (_params(code_challenge=CHALLENGE, code_challenge_method="plain"), "invalid_request"),
         (_params(code_challenge=CHALLENGE), "invalid_request"),
         (_params(code_challenge="short", code_challenge_method="S256"), "invalid_request"),
-        (_params(prompt="none"), "login_required"),
         (_params(prompt="none login"), "invalid_request"),
         (_params(max_age="-1"), "invalid_request"),
         (_params(response_mode="fragment"), "invalid_request"),

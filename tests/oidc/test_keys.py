@@ -249,3 +249,95 @@ def test_the_keys_module_stays_out_of_the_web_store_and_http_layers() -> None:
         for alias in node.names
     }
     assert not imported & {"flask", "redis", "fakeredis", "requests", "werkzeug"}
+
+
+# -- what JWKS publishes after a rotation -------------------------------------------------------
+
+RETAIN = 3600  # what the provider passes: max(id_token_lifetime, access_token_lifetime)
+KEEP_UNTIL = RETAIN + keys_module.ROTATION_GRACE_SECONDS
+
+
+class Clock:
+    """An injected clock the test moves by hand."""
+
+    def __init__(self, now: float) -> None:
+        self.now = now
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def _key_created_at(keys_dir: Path, seconds: int, alg: str = "RS256") -> Path:
+    """A key file dated by its name, as ``generate_key`` names them."""
+    private = (
+        rsa.generate_private_key(65537, 2048) if alg == "RS256" else ec.generate_private_key(ec.SECP256R1())
+    )
+    return _write_pem(keys_dir / f"{seconds * 10**9}-{alg}.pem", private)
+
+
+def _published(ring: KeyRing, retain: float | None = RETAIN) -> list[str]:
+    return [jwk["kid"] for jwk in ring.jwks(retain)["keys"]]
+
+
+def test_a_rotated_out_key_stays_published_until_its_tokens_have_expired(tmp_path: Path) -> None:
+    _key_created_at(tmp_path, 1_000)
+    _key_created_at(tmp_path, 2_000)  # the rotation: from here on nothing is signed with the old key
+    clock = Clock(2_000 + KEEP_UNTIL - 1)
+    ring = KeyRing.load_or_create(tmp_path, clock=clock)
+    new, old = (k.kid for k in ring.keys)
+    assert _published(ring) == [new, old]
+    clock.now = 2_000 + KEEP_UNTIL
+    assert _published(ring) == [new]
+    # The key still verifies what it signed, and None publishes everything, as before.
+    assert [k.kid for k in ring.keys] == [new, old]
+    assert _published(ring, None) == [new, old]
+
+
+def test_each_older_key_is_kept_for_as_long_as_its_own_successor_is_young(tmp_path: Path) -> None:
+    _key_created_at(tmp_path, 1_000)
+    _key_created_at(tmp_path, 2_000)
+    _key_created_at(tmp_path, 100_000)
+    clock = Clock(100_001)
+    ring = KeyRing.load_or_create(tmp_path, clock=clock)
+    third, second, _first = (k.kid for k in ring.keys)
+    assert _published(ring) == [third, second]
+    clock.now = 100_000 + KEEP_UNTIL
+    assert _published(ring) == [third]
+    assert _published(ring, retain=10**9) == [k.kid for k in ring.keys]
+
+
+def test_a_rotation_to_another_algorithm_retires_the_old_key_the_same_way(tmp_path: Path) -> None:
+    _key_created_at(tmp_path, 1_000, "RS256")
+    _key_created_at(tmp_path, 2_000, "ES256")
+    clock = Clock(2_000 + KEEP_UNTIL - 1)
+    ring = KeyRing.load_or_create(tmp_path, clock=clock)
+    es256, rs256 = ring.keys
+    assert (es256.alg, rs256.alg) == ("ES256", "RS256")
+    assert _published(ring) == [es256.kid, rs256.kid]
+    clock.now += 1
+    assert _published(ring) == [es256.kid]
+
+
+def test_a_rotation_picked_up_by_refresh_keeps_the_old_key_published(tmp_path: Path) -> None:
+    clock = Clock(0)
+    ring = KeyRing.load_or_create(tmp_path, clock=clock)
+    before = ring.current
+    after = rotate(tmp_path)  # `oidc-bridge keys rotate` elsewhere
+    assert ring.refresh() is True
+    clock.now = after.created + KEEP_UNTIL - 1
+    assert _published(ring) == [after.kid, before.kid]
+    clock.now = after.created + KEEP_UNTIL
+    assert ring.refresh() is False and _published(ring) == [after.kid]
+
+
+def test_a_refresh_without_a_rotation_only_lists_the_directory(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    ring = KeyRing.load_or_create(tmp_path)
+
+    def no_reading(path: Path) -> SigningKey:
+        raise AssertionError(f"read {path} though nothing changed")
+
+    monkeypatch.setattr(keys_module, "load_key", no_reading)
+    assert ring.refresh() is False
+    assert ring.jwks(RETAIN)["keys"][0]["kid"] == ring.current.kid

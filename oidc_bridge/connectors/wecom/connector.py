@@ -95,6 +95,23 @@ class WeComConnector:
         groups = self._directory.department_names(member.departments)
         return _identity(who.userid, member, detail, groups, connector_data)
 
+    def refresh_identity(self, user_id: str) -> Identity:
+        """The person as WeCom knows them now (user/get): refused if disabled, gone or out of range.
+
+        Fields only in-app consent gives (email, mobile...) are None here; the caller keeps the
+        ones it already has.
+        """
+        try:
+            member = self._client.get_user(user_id)
+        except WeComError as exc:
+            refusal = refusal_for(exc)
+            if refusal is not None:
+                raise refusal from exc
+            raise
+        self._directory.check_active(member)
+        groups = self._directory.department_names(member.departments)
+        return _identity(user_id, member, None, groups, {})
+
     def _inapp_scope(self, scopes: frozenset[str]) -> str:
         if self._settings.inapp_scope != "auto":
             return self._settings.inapp_scope
