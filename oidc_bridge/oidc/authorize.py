@@ -103,9 +103,9 @@ def _check_single_values(d: _Draft) -> None:
     """From here on the redirect_uri is verified, so errors may go back to the client."""
     for name, values in d.params.items():
         if len(values) != 1:
-            raise InvalidRequest(f"duplicate parameter {name}", description=f"Parameter {name} is repeated.")
+            raise InvalidRequest(f"duplicate parameter {name[:64]!r}", description="A parameter is repeated.")
         if len(values[0]) > _MAX_PARAM:
-            raise InvalidRequest(f"oversized {name}", description=f"Parameter {name} is too long.")
+            raise InvalidRequest(f"oversized {name[:64]!r}", description="A parameter is too long.")
         d.single[name] = values[0]
 
 

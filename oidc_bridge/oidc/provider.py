@@ -26,10 +26,8 @@ from urllib.parse import urlencode
 
 from cryptography.hazmat.primitives import serialization
 from jwkest.jwk import RSAKey, import_rsa_key
-from oic.exception import MessageException
 from pyop.authz_state import AuthorizationState
 from pyop.exceptions import InvalidSubjectIdentifier
-from pyop.exceptions import OAuthError as PyopOAuthError
 from pyop.provider import Provider
 from pyop.subject_identifier import SubjectIdentifierFactory
 from pyop.userinfo import Userinfo
@@ -38,7 +36,7 @@ from ..config.schema import ClientSettings, Settings
 from ..errors import InvalidRequest
 from ..store.base import Keys, Store, token_hash
 from ..store.pyop_adapter import StoreMapping
-from .authorize import AuthorizationError, AuthRequest, RedirectTarget
+from .authorize import AuthorizationError, AuthRequest
 from .clients import ClientRegistry
 from .discovery import Endpoints, discovery_document
 from .keys import KeyRing, SigningKey
@@ -170,14 +168,15 @@ class PyopCore:
     def check_request(self, req: AuthRequest) -> None:
         """pyop's own message validation, after ours: its errors go to the verified target."""
         try:
-            self._parser.parse_authentication_request(urlencode(req.params))
-        except (PyopOAuthError, MessageException, ValueError, KeyError) as exc:
-            target = RedirectTarget(req.redirect_uri, req.state_raw)
-            raise AuthorizationError(InvalidRequest(f"pyop refused: {type(exc).__name__}"), target) from exc
+            self._parser.parse_authentication_request(_for_pyop(req))
+        except Exception as exc:
+            assert req.target is not None
+            err = InvalidRequest(f"pyop refused: {type(exc).__name__}")
+            raise AuthorizationError(err, req.target) from exc
 
     def issue_code(self, req: AuthRequest, claims: Mapping[str, Any], extra: Mapping[str, Any]) -> str:
         """A single-use code bound to client, redirect_uri and PKCE challenge, carrying the claims."""
-        pyop_request = self._parser.parse_authentication_request(urlencode(req.params))
+        pyop_request = self._parser.parse_authentication_request(_for_pyop(req))
         return self.codes.create_authorization_code(
             pyop_request,
             claims["sub"],
@@ -222,6 +221,14 @@ class PyopCore:
         return provider._create_signed_id_token(
             client.client_id, sub, dict(claims), nonce, None, access_token, dict(extra)
         )
+
+
+def _for_pyop(req: AuthRequest) -> str:
+    """The request as pyop validates it. oic refuses ``offline_access`` without ``prompt=consent``
+    (OIDC Core §11 lets the OP decide); like Keycloak we grant it to clients allowed refresh
+    tokens, so pyop sees the scope without it. Our own scope list keeps it."""
+    scope = " ".join(s for s in req.params.get("scope", "").split() if s != "offline_access")
+    return urlencode({**req.params, "scope": scope})
 
 
 def _pyop_client(client: ClientSettings) -> dict[str, Any]:

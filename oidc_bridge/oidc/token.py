@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import logging
 import secrets
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -19,6 +20,7 @@ from typing import Any
 from ..config.schema import ClientSettings, Settings
 from ..connectors.base import Connector
 from ..errors import (
+    AccessDenied,
     InvalidGrant,
     InvalidRequest,
     InvalidScope,
@@ -26,6 +28,7 @@ from ..errors import (
     LoginRefused,
     UnauthorizedClient,
     UnsupportedGrantType,
+    WeComError,
 )
 from ..store.base import Store
 from ..store.pyop_adapter import StoreMapping
@@ -36,6 +39,8 @@ from .refresh import Family, RefreshTokens
 from .sessions import Sessions
 
 GRANT_TYPES = ("authorization_code", "refresh_token")
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -182,6 +187,10 @@ class Tokens:
                 family.family_id, f"person may no longer sign in ({exc.reason})"
             )
             raise InvalidGrant(f"WeCom refused {exc.reason}") from exc
+        except WeComError as exc:
+            log.warning("WeCom re-check at refresh failed: errcode=%s hint=%s", exc.errcode, exc.admin_hint)
+            err = exc.as_oauth_error()
+            raise (InvalidGrant(exc.detail) if isinstance(err, AccessDenied) else err) from exc
         fresh = claims_from_identity(identity)
         # user/get gives no email or mobile to new apps: keep what in-app consent gave at login.
         return {**family.claims, **{k: v for k, v in fresh.items() if v not in (None, [])}}
@@ -271,9 +280,9 @@ def single_values(form: Mapping[str, Sequence[str]]) -> dict[str, str]:
     out: dict[str, str] = {}
     for name, values in form.items():
         if len(values) != 1:
-            raise InvalidRequest(f"duplicate {name}", description=f"Parameter {name} is repeated.")
+            raise InvalidRequest(f"duplicate {name[:64]!r}", description="A parameter is repeated.")
         if len(values[0]) > 4096:
-            raise InvalidRequest(f"oversized {name}", description=f"Parameter {name} is too long.")
+            raise InvalidRequest(f"oversized {name[:64]!r}", description="A parameter is too long.")
         out[name] = values[0]
     return out
 

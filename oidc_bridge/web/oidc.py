@@ -59,7 +59,10 @@ def jwks() -> Response:
 def authorize() -> Response:
     svc = services()
     if request.method == "POST":
-        params, raw = _form(), request.get_data()
+        # Cache the raw body first: the form parser reads it from the cache, and the state's
+        # original percent-encoding is only in the raw bytes.
+        raw = request.get_data(cache=True)
+        params = _form()
     else:
         params, raw = request.args.to_dict(flat=False), request.query_string
     try:

@@ -13,7 +13,16 @@ import secrets
 from flask import Flask, Response, jsonify, render_template, request
 from werkzeug.exceptions import HTTPException
 
-from ..errors import BridgeError, BrowserError, InvalidToken, OAuthError, ServerError, StoreUnavailable
+from ..errors import (
+    BridgeError,
+    BrowserError,
+    InvalidRequest,
+    InvalidToken,
+    OAuthError,
+    ServerError,
+    StoreUnavailable,
+    TemporarilyUnavailable,
+)
 from ..oidc.transactions import ClientReply
 from .security import no_store, page_csp
 
@@ -84,8 +93,6 @@ def register_error_handlers(app: Flask) -> None:
         eid = error_id()
         log.error("store unavailable at %s: %s [error_id=%s]", request.endpoint, err.detail, eid)
         if _wants_json():
-            from ..errors import TemporarilyUnavailable
-
             return oauth_json(TemporarilyUnavailable(err.detail))
         return page(
             "The sign-in service is temporarily unavailable.",
@@ -97,17 +104,22 @@ def register_error_handlers(app: Flask) -> None:
     @app.errorhandler(HTTPException)
     def _http(err: HTTPException) -> Response:
         if _wants_json():
-            from ..errors import InvalidRequest
-
             response = oauth_json(InvalidRequest(err.name, description=f"{err.code} {err.name}."))
             response.status_code = err.code or 400
-            return response
-        response = page(
-            f"{err.code} {err.name}", "Check the address, or go back to the application.", err.code or 400
-        )
+        else:
+            advice = "Check the address, or go back to the application."
+            response = page(f"{err.code} {err.name}", advice, err.code or 400)
         if err.code == 405 and isinstance(err.valid_methods, list):
             response.headers["Allow"] = ", ".join(err.valid_methods)
         return response
+
+    @app.errorhandler(UnicodeDecodeError)
+    def _undecodable(err: UnicodeDecodeError) -> Response:
+        # Raw non-UTF-8 bytes in a query string: werkzeug's request.args refuses to decode them.
+        if _wants_json():
+            return oauth_json(InvalidRequest("undecodable request", description="The request is not UTF-8."))
+        advice = "The address has characters that are not valid UTF-8. Go back to the application and retry."
+        return page("The request could not be read.", advice, 400)
 
     @app.errorhandler(Exception)
     def _unexpected(err: Exception) -> Response:

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import secrets
+import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path
+from urllib.parse import parse_qs
 
 import pytest
 import redis
@@ -21,6 +23,29 @@ from .rp import Client, RelyingParty
 FLOWS_DB = 13
 WEB = Client("webapp", "http://127.0.0.1:9/login/callback", "webapp-secret-0123456789")
 SPA = Client("spa", "http://127.0.0.1:9/spa/callback")
+PORTAL = Client("portal", "http://127.0.0.1:9/portal/callback", "portal-secret-0123456789")
+POST_LOGOUT = "http://127.0.0.1:9/signed-out"
+
+
+class LogoutReceiver:
+    """A client's back-channel logout endpoint: records every logout_token POSTed to it."""
+
+    def __init__(self) -> None:
+        self.tokens: list[str] = []
+        self.received = threading.Event()
+        self.server = ServerThread().start(self._app)
+
+    def _app(self, environ, start_response):
+        length = int(environ.get("CONTENT_LENGTH") or 0)
+        body = parse_qs(environ["wsgi.input"].read(length).decode())
+        self.tokens.extend(body.get("logout_token", []))
+        self.received.set()
+        start_response("200 OK", [("Content-Type", "text/plain")])
+        return [b""]
+
+    @property
+    def url(self) -> str:
+        return self.server.url + "/backchannel"
 
 
 @dataclass
@@ -29,6 +54,7 @@ class Stack:
     issuer: str
     settings: Settings
     store: RedisStore
+    receiver: LogoutReceiver
 
     def rp(self, client: Client = WEB) -> RelyingParty:
         return RelyingParty(self.issuer, client)
@@ -52,7 +78,14 @@ def flows_redis() -> Iterator[redis.Redis]:
     client.close()
 
 
-def bridge_settings(issuer: str, sim_url: str, corp: Directory, keys_dir: Path, **wecom: object) -> Settings:
+def bridge_settings(
+    issuer: str,
+    sim_url: str,
+    corp: Directory,
+    keys_dir: Path,
+    backchannel: str = "http://127.0.0.1:9/bc",
+    **wecom: object,
+) -> Settings:
     return Settings(
         issuer=issuer,
         wecom=WeComSettings(
@@ -68,9 +101,22 @@ def bridge_settings(issuer: str, sim_url: str, corp: Directory, keys_dir: Path, 
         ),
         clients=(
             ClientSettings(
-                WEB.client_id, (WEB.redirect_uri,), client_secret=WEB.client_secret, name="Web App"
+                WEB.client_id,
+                (WEB.redirect_uri,),
+                client_secret=WEB.client_secret,
+                name="Web App",
+                post_logout_redirect_uris=(POST_LOGOUT,),
             ),
             ClientSettings(SPA.client_id, (SPA.redirect_uri,), name="SPA"),
+            ClientSettings(
+                PORTAL.client_id,
+                (PORTAL.redirect_uri,),
+                client_secret=PORTAL.client_secret,
+                name="Portal",
+                backchannel_logout_uri=backchannel,
+                refresh_tokens=True,
+                access_token_lifetime=2,
+            ),
         ),
         redis_url=f"redis://127.0.0.1:6379/{FLOWS_DB}",
         keys_dir=keys_dir,
@@ -81,11 +127,13 @@ def bridge_settings(issuer: str, sim_url: str, corp: Directory, keys_dir: Path, 
 @pytest.fixture
 def stack(sim: SimulatorServer, flows_redis: redis.Redis, tmp_path: Path) -> Iterator[Stack]:
     server = ServerThread()
-    settings = bridge_settings(server.url, sim.base_url, sim.directory, tmp_path / "keys")
+    receiver = LogoutReceiver()
+    settings = bridge_settings(server.url, sim.base_url, sim.directory, tmp_path / "keys", receiver.url)
     store = RedisStore.from_url(settings.redis_url or "", settings.store_prefix)
     server.start(create_app(settings, store=store))
-    yield Stack(sim, server.url, settings, store)
+    yield Stack(sim, server.url, settings, store, receiver)
     server.stop()
+    receiver.server.stop()
 
 
 def with_wecom(settings: Settings, **changes: object) -> Settings:

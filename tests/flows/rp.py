@@ -105,7 +105,9 @@ class RelyingParty:
             state=secrets_["state"],
         )
         claims = self.verify_id_token(token["id_token"], nonce=secrets_["nonce"])
-        userinfo = sess.get(self.meta["userinfo_endpoint"], timeout=10).json()
+        # Sent by hand: Authlib's session treats a token within 60 s of expiry as already expired.
+        bearer = {"Authorization": f"Bearer {token['access_token']}"}
+        userinfo = requests.get(self.meta["userinfo_endpoint"], headers=bearer, timeout=10).json()
         return LoginResult(token, dict(claims), userinfo, callback_url)
 
     def verify_id_token(self, id_token: str, nonce: str | None = None) -> dict[str, Any]:
