@@ -85,6 +85,11 @@ def _parser() -> argparse.ArgumentParser:
     _add_config(check)
     check.set_defaults(run=_check)
 
+    hashing = sub.add_parser(
+        "hash-secret", help="print an Argon2 hash of a client secret (read from stdin) for client_secret_hash"
+    )
+    hashing.set_defaults(run=_hash_secret)
+
     keys = sub.add_parser("keys", help="manage signing keys in keys_dir")
     keys_sub = keys.add_subparsers(dest="keys_command", required=True, metavar="ACTION")
     for name, fn, text in (
@@ -216,6 +221,20 @@ def _keys_rotate(args: argparse.Namespace) -> int:
     key = rotate(_keys_dir(args))
     print(key.kid)
     print(f"rotated: {_describe(key)} is now current; previous keys stay published", file=sys.stderr)
+    return 0
+
+
+def _hash_secret(args: argparse.Namespace) -> int:
+    """The secret comes on stdin (or a prompt), never as an argument that ``ps`` would show."""
+    import getpass
+
+    from .oidc.clients import hash_secret
+
+    secret = getpass.getpass("client secret: ") if sys.stdin.isatty() else sys.stdin.readline().rstrip("\r\n")
+    if len(secret) < 16:
+        print("a client secret needs at least 16 characters", file=sys.stderr)
+        return 2
+    print(hash_secret(secret))
     return 0
 
 

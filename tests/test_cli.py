@@ -288,3 +288,33 @@ def test_check_names_the_ip_to_trust_and_never_prints_the_secret(tmp_path: Path)
         assert "60020" in blocked.stdout and "127.0.0.1" in blocked.stdout
         for output in (ok.stdout + ok.stderr, blocked.stdout + blocked.stderr):
             assert directory.secret not in output and "grafana-secret" not in output
+
+
+def test_hash_secret_makes_a_hash_the_config_accepts_and_that_authenticates(tmp_path: Path) -> None:
+    from oidc_bridge.config.loader import load_config
+    from oidc_bridge.oidc.clients import ClientRegistry
+
+    made = subprocess.run(
+        [sys.executable, "-m", "oidc_bridge", "hash-secret"],
+        input="a-long-client-secret-123\n",
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert made.returncode == 0, made.stderr
+    hashed = made.stdout.strip()
+    assert hashed.startswith("$argon2") and "a-long-client-secret-123" not in made.stdout
+    text = GOOD.replace('client_secret = "file:grafana.secret"', f"client_secret_hash = '{hashed}'")
+    settings = load_config(write_config(tmp_path, text), env={"CLI_WECOM_SECRET": "s"})
+    client = ClientRegistry(settings.clients).authenticate(
+        None, {"client_id": "grafana", "client_secret": "a-long-client-secret-123"}
+    )
+    assert client.client_id == "grafana"
+    short = subprocess.run(
+        [sys.executable, "-m", "oidc_bridge", "hash-secret"],
+        input="short\n",
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert short.returncode == 2
