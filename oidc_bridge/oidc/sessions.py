@@ -44,8 +44,8 @@ class Sessions:
         self._settings = settings
         self._clock = clock
 
-    def create(self, claims: dict[str, Any], entry: str) -> tuple[Session, str]:
-        """A new session for a fresh WeCom login; returns it and the cookie value."""
+    def create(self, claims: dict[str, Any], entry: str, client_id: str) -> tuple[Session, str]:
+        """A new session for a fresh WeCom login by ``client_id``; returns it and the cookie value."""
         sid, secret = secrets.token_urlsafe(16), secrets.token_urlsafe(32)
         session = Session(
             sid=sid,
@@ -54,6 +54,7 @@ class Sessions:
             claims=dict(claims),
             entry=entry,
             secret_hash=token_hash(secret),
+            clients=[client_id],
         )
         self.save(session)
         return session, f"{sid}.{secret}"

@@ -157,6 +157,10 @@ class LoginFlow:
             session is not None and "login" not in req.prompt and session.satisfies_max_age(req.max_age, now)
         )
         if reusable and session is not None:
+            # Reuse slides the idle lifetime and records the client for logout.
+            if req.client_id not in session.clients:
+                session.clients.append(req.client_id)
+            self._sessions.save(session)
             return Outcome(reply=self._code_reply(req, session))
         if "none" in req.prompt:
             return Outcome(
@@ -206,15 +210,12 @@ class LoginFlow:
             raise LoginFailed(
                 exc, exc.user_message, reply, client_name, err.status if err.status >= 500 else 403
             ) from exc
-        session, cookie = self._sessions.create(claims_from_identity(identity), identity.entry)
+        session, cookie = self._sessions.create(claims_from_identity(identity), identity.entry, req.client_id)
         log.info("login completed for client %s via WeCom %s entry", req.client_id, identity.entry)
         return Outcome(reply=self._code_reply(req, session), session_cookie=cookie)
 
     def _code_reply(self, req: AuthRequest, session: Session) -> ClientReply:
         assert req.target is not None
-        if req.client_id not in session.clients:
-            session.clients.append(req.client_id)
-        self._sessions.save(session)
         extra = {"auth_time": session.auth_time, "sid": session.sid}
         code = self._core.issue_code(req, session.claims, extra)
         return ClientReply(req.target, {"code": code}, self._issuer)

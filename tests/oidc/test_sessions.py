@@ -21,7 +21,7 @@ CLAIMS = {"sub": "zhangsan", "name": "张三"}
 def test_a_session_used_often_still_ends_at_its_absolute_lifetime() -> None:
     clock = Clock()
     sessions = Sessions(memory_store(), SessionSettings(idle_lifetime=100, absolute_lifetime=250), clock)
-    _session, cookie = sessions.create(CLAIMS, "web")
+    _session, cookie = sessions.create(CLAIMS, "web", "app")
     for _ in range(4):
         clock.now += 60
         found = sessions.from_cookie(cookie)
@@ -33,7 +33,7 @@ def test_a_session_used_often_still_ends_at_its_absolute_lifetime() -> None:
 
 def test_a_forged_or_mangled_cookie_finds_nothing() -> None:
     sessions = Sessions(memory_store(), SessionSettings())
-    session, cookie = sessions.create(CLAIMS, "web")
+    session, cookie = sessions.create(CLAIMS, "web", "app")
     assert sessions.from_cookie(cookie).sid == session.sid
     for bad in (f"{session.sid}.wrong", session.sid, "", "x" * 500, f"{session.sid}.", ".abc"):
         assert sessions.from_cookie(bad) is None
@@ -42,7 +42,7 @@ def test_a_forged_or_mangled_cookie_finds_nothing() -> None:
 def test_max_age_is_measured_from_the_wecom_login() -> None:
     clock = Clock()
     sessions = Sessions(memory_store(), SessionSettings(), clock)
-    session, _ = sessions.create(CLAIMS, "inapp")
+    session, _ = sessions.create(CLAIMS, "inapp", "app")
     clock.now += 30
     assert session.satisfies_max_age(60, clock.now)
     assert not session.satisfies_max_age(10, clock.now)
