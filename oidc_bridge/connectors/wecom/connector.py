@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from urllib.parse import quote, urlencode
 
 from ...config.schema import WeComSettings
@@ -68,7 +69,7 @@ class WeComConnector:
         if not code:
             # The person refused on WeCom's page: WeCom returns with state and no code.
             raise LoginRefused("You cancelled the sign-in with WeCom.", reason="cancelled")
-        try:
+        with _refusals_as_login_refused():
             who = self._client.get_user_identity(code)
             if not who.userid:
                 raise LoginRefused(
@@ -79,11 +80,6 @@ class WeComConnector:
                 )
             detail = self._client.get_user_detail(who.user_ticket) if who.user_ticket else None
             member = self._client.get_user(who.userid)
-        except WeComError as exc:
-            refusal = refusal_for(exc)
-            if refusal is not None:
-                raise refusal from exc
-            raise
         self._directory.check_active(member)
         if detail is not None and detail.userid not in (None, who.userid):
             raise WeComError(
@@ -101,13 +97,8 @@ class WeComConnector:
         Fields only in-app consent gives (email, mobile...) are None here; the caller keeps the
         ones it already has.
         """
-        try:
+        with _refusals_as_login_refused():
             member = self._client.get_user(user_id)
-        except WeComError as exc:
-            refusal = refusal_for(exc)
-            if refusal is not None:
-                raise refusal from exc
-            raise
         self._directory.check_active(member)
         groups = self._directory.department_names(member.departments)
         return _identity(user_id, member, None, groups, {})
@@ -116,6 +107,18 @@ class WeComConnector:
         if self._settings.inapp_scope != "auto":
             return self._settings.inapp_scope
         return "snsapi_privateinfo" if scopes & _PRIVATE_SCOPES else "snsapi_base"
+
+
+@contextmanager
+def _refusals_as_login_refused() -> Iterator[None]:
+    """WeCom errcodes that mean "this person may not sign in" (60011, 60111...) become LoginRefused."""
+    try:
+        yield
+    except WeComError as exc:
+        refusal = refusal_for(exc)
+        if refusal is not None:
+            raise refusal from exc
+        raise
 
 
 def build_wecom_connector(settings: WeComSettings, store: Store) -> WeComConnector:
