@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from flask import Flask
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from .config.schema import Settings
 from .observability import bind, clear_context, new_request_id, register_secret
@@ -33,6 +34,9 @@ def create_app(settings: Settings, *, store: Store | None = None, services: Serv
     register_error_handlers(app)
     app.after_request(add_security_headers)
     _register_known_secrets(settings)
+    if settings.trusted_proxies:
+        n = settings.trusted_proxies
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n, x_host=n, x_port=n)  # type: ignore[method-assign]
 
     @app.before_request
     def _request_context() -> None:

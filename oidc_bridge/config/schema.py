@@ -114,6 +114,9 @@ class Settings:
     store_prefix: str = "oidc-bridge:"
     tokens: TokenSettings = field(default_factory=TokenSettings)
     sessions: SessionSettings = field(default_factory=SessionSettings)
+    # How many reverse proxies (TLS terminators) in front may set X-Forwarded-*; 0 trusts none.
+    # URLs always come from ``issuer``, so this only decides the client IP and scheme Flask sees.
+    trusted_proxies: int = 0
     # "text" or "json" log lines.
     log_format: str = "text"
     log_level: str = "INFO"

@@ -204,6 +204,8 @@ class _Checks:
             self.fail("log_level", f"must be one of {', '.join(LOG_LEVELS)}")
         if not s.store_prefix:
             self.fail("store_prefix", "must not be empty")
+        if not 0 <= s.trusted_proxies <= 5:
+            self.fail("trusted_proxies", "must be the number of proxies in front, 0 to 5")
 
 
 def _absolute_without_fragment(uri: str) -> bool:
