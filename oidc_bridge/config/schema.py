@@ -35,6 +35,12 @@ class WeComSettings:
     department_cache_ttl: int = 300
     # Web login page language: "" (WeCom decides), "zh" or "en".
     lang: str = ""
+    # When WeCom gives no email (apps created after 2022-06-20 get none from the browser login),
+    # synthesize "{userid}@{email_domain}" with email_verified false; "" never invents one.
+    email_domain: str = ""
+    # How long email, mobile, avatar and gender from an in-app login (with consent) are
+    # remembered, so a later browser login of the same person still has them; 0 forgets at once.
+    remember_private_fields: int = 30 * 24 * 3600
 
 
 AuthMethod = Literal["", "client_secret_basic", "client_secret_post", "none"]

@@ -169,6 +169,10 @@ class _Checks:
                 self.fail(f"wecom.{name}", f"must be more than 0 and at most {_MAX_TIMEOUT:g} seconds")
         if w.department_cache_ttl < 0:
             self.fail("wecom.department_cache_ttl", "must be 0 or more seconds")
+        if w.remember_private_fields < 0:
+            self.fail("wecom.remember_private_fields", "must be 0 or more seconds")
+        if w.email_domain and not re.fullmatch(r"[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+", w.email_domain):
+            self.fail("wecom.email_domain", "must be a domain name like example.com, without @")
         if w.lang not in LANGS:
             self.fail("wecom.lang", 'must be "" (WeCom decides), "zh" or "en"')
         for name in w.verify_files:

@@ -37,6 +37,8 @@ class Identity:
     user_id: str
     name: str | None = None
     email: str | None = None
+    # True when WeCom gave the email; False when it was synthesized from the userid.
+    email_verified: bool | None = None
     phone_number: str | None = None
     picture: str | None = None
     gender: str | None = None  # OIDC strings: "male" / "female"

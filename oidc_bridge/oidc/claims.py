@@ -28,9 +28,10 @@ def claims_from_identity(identity: Identity) -> dict[str, Any]:
     if identity.name:
         claims["name"] = identity.name
     if identity.email:
-        # WeCom's email and biz_mail are set by the corp's admin, so WeCom vouches for them.
+        # WeCom's email and biz_mail are set by the corp's admin, so WeCom vouches for them; a
+        # synthesized {userid}@{domain} is not verified.
         claims["email"] = identity.email
-        claims["email_verified"] = True
+        claims["email_verified"] = identity.email_verified is not False
     if identity.phone_number:
         claims["phone_number"] = identity.phone_number
         claims["phone_number_verified"] = True

@@ -52,6 +52,10 @@ class Keys:
         return f"wecom:token:{corp_id}:{agent_id}:lock"
 
     @staticmethod
+    def wecom_private_fields(corp_id: str, agent_id: str, userid: str) -> str:
+        return f"wecom:private:{corp_id}:{agent_id}:{userid}"
+
+    @staticmethod
     def wecom_departments(corp_id: str) -> str:
         return f"wecom:dept:{corp_id}"
 

@@ -14,6 +14,7 @@ from ..base import Identity, LoginContext, LoginRedirect
 from .client import Member, UserDetail, WeComClient, shared_token_client
 from .directory import Directory
 from .errcodes import refusal_for
+from .private_fields import PrivateFieldMemory
 
 # Doc 91022: WeCom rejects any other state with errcode 84025.
 _STATE = re.compile(r"[A-Za-z0-9]{1,128}")
@@ -22,15 +23,20 @@ _STATE = re.compile(r"[A-Za-z0-9]{1,128}")
 # is not worth it.
 _PRIVATE_SCOPES = frozenset({"email", "phone"})
 _GENDER = {"1": "male", "2": "female"}
+# Userids that make a valid email local part; linked-corp ids like "CorpId/userid" do not.
+_EMAIL_LOCAL = re.compile(r"[A-Za-z0-9._-]{1,64}")
 
 
 class WeComConnector:
     """Signs people in with a WeCom self-built app (Doc 98151 web login, Doc 91022 in-app OAuth)."""
 
-    def __init__(self, settings: WeComSettings, client: WeComClient, directory: Directory) -> None:
+    def __init__(
+        self, settings: WeComSettings, client: WeComClient, directory: Directory, memory: PrivateFieldMemory
+    ) -> None:
         self._settings = settings
         self._client = client
         self._directory = directory
+        self._memory = memory
 
     def login_url(self, ctx: LoginContext) -> LoginRedirect:
         """Inside the WeCom client (``wxwork`` in the User-Agent, Doc 90315) the in-app OAuth page;
@@ -88,8 +94,12 @@ class WeComConnector:
                 "auth/getuserdetail answered for another user than auth/getuserinfo",
                 "The sign-in with WeCom could not be completed. Please sign in again.",
             )
+        if detail is not None:
+            self._memory.remember(detail, who.userid)
+        else:
+            detail = self._memory.recall(who.userid)
         groups = self._directory.department_names(member.departments)
-        return _identity(who.userid, member, detail, groups, connector_data)
+        return _identity(who.userid, member, detail, groups, connector_data, self._settings.email_domain)
 
     def refresh_identity(self, user_id: str) -> Identity:
         """The person as WeCom knows them now (user/get): refused if disabled, gone or out of range.
@@ -101,7 +111,7 @@ class WeComConnector:
             member = self._client.get_user(user_id)
         self._directory.check_active(member)
         groups = self._directory.department_names(member.departments)
-        return _identity(user_id, member, None, groups, {})
+        return _identity(user_id, member, None, groups, {}, "")
 
     def _inapp_scope(self, scopes: frozenset[str]) -> str:
         if self._settings.inapp_scope != "auto":
@@ -124,7 +134,9 @@ def _refusals_as_login_refused() -> Iterator[None]:
 def build_wecom_connector(settings: WeComSettings, store: Store) -> WeComConnector:
     """The connector with its client, shared token cache and directory, all on one store."""
     client = shared_token_client(settings, store)
-    return WeComConnector(settings, client, Directory(store, settings, client))
+    return WeComConnector(
+        settings, client, Directory(store, settings, client), PrivateFieldMemory(store, settings)
+    )
 
 
 def _identity(
@@ -133,14 +145,21 @@ def _identity(
     detail: UserDetail | None,
     groups: tuple[str, ...],
     connector_data: Mapping[str, str],
+    email_domain: str,
 ) -> Identity:
-    """Claims from what WeCom gave: getuserdetail first, then user/get (only old apps get these there)."""
+    """Claims from what WeCom gave: getuserdetail first, then user/get (only old apps get these
+    there). Email: email, then biz_mail, then (if configured) a synthesized, unverified address."""
     d = detail or UserDetail(userid=None)
     gender = d.gender or member.gender
+    email = d.email or d.biz_mail or member.email or member.biz_mail
+    verified: bool | None = True if email else None
+    if not email and email_domain and _EMAIL_LOCAL.fullmatch(userid):
+        email, verified = f"{userid}@{email_domain}", False
     return Identity(
         user_id=userid,
         name=member.name,
-        email=d.email or d.biz_mail or member.email or member.biz_mail,
+        email=email,
+        email_verified=verified,
         phone_number=d.mobile or member.mobile,
         picture=d.avatar or member.avatar,
         gender=_GENDER.get(gender) if gender else None,
