@@ -72,6 +72,16 @@ class ClientSettings:
     refresh_token_lifetime: int | None = None
     # OIDC Back-Channel Logout 1.0: where to POST a logout token when the session ends.
     backchannel_logout_uri: str | None = None
+    # Who may use this client: WeCom department ids (sub-departments included) and userids.
+    # Both empty: everyone the WeCom app lets sign in.
+    allowed_departments: tuple[int, ...] = ()
+    allowed_users: tuple[str, ...] = ()
+    # Extra claim names for apps that read their own (NocoBase reads "phone"): alias -> claim.
+    claim_aliases: dict[str, str] = field(default_factory=dict)
+    # "names" (department names) or "ids" (department ids as strings) in the groups claim.
+    groups_claim: Literal["names", "ids"] = "names"
+    # Lowercase preferred_username, for apps that compare usernames case-sensitively.
+    lowercase_username: bool = False
 
     @property
     def is_public(self) -> bool:

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from urllib.parse import SplitResult, urlsplit
 
 from ..errors import ConfigError
-from ..oidc.claims import SUPPORTED_SCOPES
+from ..oidc.claims import RESERVED_CLAIMS, SUPPORTED_CLAIMS, SUPPORTED_SCOPES
 from .schema import ClientSettings, Settings
 
 LOG_FORMATS = ("text", "json")
@@ -133,6 +133,12 @@ class _Checks:
                 self.fail(f"{key}.grant_types", f"{grant!r} is not one of {', '.join(GRANT_TYPES)}")
         if "authorization_code" not in c.grant_types:
             self.fail(f"{key}.grant_types", "must include authorization_code")
+        for alias, claim in c.claim_aliases.items():
+            if claim not in SUPPORTED_CLAIMS or alias in SUPPORTED_CLAIMS or alias in RESERVED_CLAIMS:
+                self.fail(
+                    f"{key}.claim_aliases.{alias}",
+                    f"must map a new name to one of {', '.join(SUPPORTED_CLAIMS)}",
+                )
         for scope in c.scopes:
             if scope not in SUPPORTED_SCOPES:
                 self.fail(f"{key}.scopes", f"{scope!r} is not one of {', '.join(SUPPORTED_SCOPES)}")

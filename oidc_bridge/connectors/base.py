@@ -43,6 +43,9 @@ class Identity:
     picture: str | None = None
     gender: str | None = None  # OIDC strings: "male" / "female"
     groups: tuple[str, ...] = ()
+    # The person's own department ids, and those plus every department above them.
+    department_ids: tuple[int, ...] = ()
+    department_ancestry: tuple[int, ...] = ()
     # Which login page was used: "web" (QR / SSO) or "inapp" (inside the WeCom client).
     entry: str = "web"
 

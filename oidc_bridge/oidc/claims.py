@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+from ..config.schema import ClientSettings
 from ..connectors.base import Identity
 
 # OIDC Core §5.4, plus our "groups" scope.
@@ -20,6 +21,12 @@ SCOPE_CLAIMS: Mapping[str, tuple[str, ...]] = {
 
 SUPPORTED_SCOPES: tuple[str, ...] = tuple(SCOPE_CLAIMS)
 SUPPORTED_CLAIMS: tuple[str, ...] = tuple(c for claims in SCOPE_CLAIMS.values() for c in claims)
+# Claims the token itself defines: an alias may never overwrite one.
+RESERVED_CLAIMS = frozenset(
+    {"iss", "aud", "exp", "iat", "nbf", "auth_time", "nonce", "sid", "at_hash", "azp", "jti"}
+)
+# Claims that travel with the session for policy checks but never reach a client.
+_PRIVATE = ("_department_ids", "_department_ancestry")
 
 
 def claims_from_identity(identity: Identity) -> dict[str, Any]:
@@ -40,6 +47,8 @@ def claims_from_identity(identity: Identity) -> dict[str, Any]:
     if identity.gender in ("male", "female"):
         claims["gender"] = identity.gender
     claims["groups"] = list(identity.groups)
+    claims["_department_ids"] = list(identity.department_ids)
+    claims["_department_ancestry"] = list(identity.department_ancestry)
     return claims
 
 
@@ -47,3 +56,18 @@ def claims_for_scopes(claims: Mapping[str, Any], scopes: Iterable[str]) -> dict[
     """Only what the granted scopes allow."""
     allowed = {c for s in scopes for c in SCOPE_CLAIMS.get(s, ())}
     return {k: v for k, v in claims.items() if k in allowed}
+
+
+def claims_for_client(
+    claims: Mapping[str, Any], scopes: Iterable[str], client: ClientSettings
+) -> dict[str, Any]:
+    """What this client sees: the granted scopes' claims, shaped as the client is configured."""
+    out = claims_for_scopes(claims, scopes)
+    if "groups" in out and client.groups_claim == "ids":
+        out["groups"] = [str(d) for d in claims.get("_department_ids", [])]
+    if client.lowercase_username and "preferred_username" in out:
+        out["preferred_username"] = str(out["preferred_username"]).lower()
+    for alias, source in client.claim_aliases.items():
+        if source in out:
+            out[alias] = out[source]
+    return out

@@ -56,8 +56,9 @@ class Keys:
         return f"wecom:private:{corp_id}:{agent_id}:{userid}"
 
     @staticmethod
-    def wecom_departments(corp_id: str) -> str:
-        return f"wecom:dept:{corp_id}"
+    def wecom_departments(corp_id: str, agent_id: str) -> str:
+        # Per app: each app sees only the departments in its own visible range.
+        return f"wecom:dept:{corp_id}:{agent_id}"
 
     @staticmethod
     def session(sid: str) -> str:

@@ -211,7 +211,7 @@ def test_departments_are_listed_once_and_then_read_from_the_store(
     assert directory.department_names([2, 3, 2, 999]) == ("研发部", "销售部")
     assert directory.department_names([1]) == ("示例科技",)
     assert calls(sim, "/cgi-bin/department/list") == 1
-    assert memory_store.ttl(f"wecom:dept:{sim_settings.corp_id}") is not None
+    assert memory_store.ttl(f"wecom:dept:{sim_settings.corp_id}:{sim_settings.agent_id}") is not None
 
 
 def test_twenty_workers_with_their_own_caches_make_one_gettoken(

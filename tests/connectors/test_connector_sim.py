@@ -43,7 +43,14 @@ def test_web_login_gives_the_userid_name_and_groups_but_no_private_fields(
     login: Callable[..., Identity], sim: SimulatorServer
 ) -> None:
     identity = login("zhangsan", scopes="openid profile email phone")
-    assert identity == Identity(user_id="zhangsan", name="张三", groups=("研发部",), entry="web")
+    assert identity == Identity(
+        user_id="zhangsan",
+        name="张三",
+        groups=("研发部",),
+        department_ids=(2,),
+        department_ancestry=(2, 1),
+        entry="web",
+    )
     assert sim.stats.calls.get("/cgi-bin/auth/getuserdetail", 0) == 0
 
 
@@ -58,6 +65,8 @@ def test_inapp_privateinfo_gives_email_phone_picture_and_gender(login: Callable[
         picture="https://wework.qpic.cn/wwhead/sim-zhangsan/0",
         gender="male",
         groups=("研发部",),
+        department_ids=(2,),
+        department_ancestry=(2, 1),
         entry="inapp",
     )
 
@@ -73,6 +82,8 @@ def test_inapp_privateinfo_falls_back_to_biz_mail_and_leaves_missing_fields_empt
         email_verified=True,
         gender="female",
         groups=("销售部",),
+        department_ids=(3,),
+        department_ancestry=(3, 1),
         entry="inapp",
     )
 
@@ -81,7 +92,14 @@ def test_inapp_base_scope_is_silent_and_gives_no_private_fields(
     login: Callable[..., Identity], sim: SimulatorServer
 ) -> None:
     identity = login("zhangsan", ua=INAPP, scopes="openid profile")
-    assert identity == Identity(user_id="zhangsan", name="张三", groups=("研发部",), entry="inapp")
+    assert identity == Identity(
+        user_id="zhangsan",
+        name="张三",
+        groups=("研发部",),
+        department_ids=(2,),
+        department_ancestry=(2, 1),
+        entry="inapp",
+    )
     assert sim.stats.calls.get("/cgi-bin/auth/getuserdetail", 0) == 0
 
 

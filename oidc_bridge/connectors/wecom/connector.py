@@ -98,8 +98,9 @@ class WeComConnector:
             self._memory.remember(detail, who.userid)
         else:
             detail = self._memory.recall(who.userid)
-        groups = self._directory.department_names(member.departments)
-        return _identity(who.userid, member, detail, groups, connector_data, self._settings.email_domain)
+        return _identity(
+            who.userid, member, detail, self._directory, connector_data, self._settings.email_domain
+        )
 
     def refresh_identity(self, user_id: str) -> Identity:
         """The person as WeCom knows them now (user/get): refused if disabled, gone or out of range.
@@ -110,8 +111,7 @@ class WeComConnector:
         with _refusals_as_login_refused():
             member = self._client.get_user(user_id)
         self._directory.check_active(member)
-        groups = self._directory.department_names(member.departments)
-        return _identity(user_id, member, None, groups, {}, "")
+        return _identity(user_id, member, None, self._directory, {}, "")
 
     def _inapp_scope(self, scopes: frozenset[str]) -> str:
         if self._settings.inapp_scope != "auto":
@@ -143,7 +143,7 @@ def _identity(
     userid: str,
     member: Member,
     detail: UserDetail | None,
-    groups: tuple[str, ...],
+    directory: Directory,
     connector_data: Mapping[str, str],
     email_domain: str,
 ) -> Identity:
@@ -163,7 +163,9 @@ def _identity(
         phone_number=d.mobile or member.mobile,
         picture=d.avatar or member.avatar,
         gender=_GENDER.get(gender) if gender else None,
-        groups=groups,
+        groups=directory.department_names(member.departments),
+        department_ids=tuple(member.departments),
+        department_ancestry=directory.with_ancestors(member.departments),
         entry="inapp" if connector_data.get("entry") == "inapp" else "web",
     )
 

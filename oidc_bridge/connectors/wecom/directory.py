@@ -26,12 +26,12 @@ class DepartmentSource(Protocol):
 
 
 class Directory:
-    """Department id -> name through one shared cache, so a login costs no department call."""
+    """Department names and parents through one shared cache, so a login costs no department call."""
 
     def __init__(self, store: Store, settings: WeComSettings, client: DepartmentSource) -> None:
         self._store = store
         self._client = client
-        self._key = Keys.wecom_departments(settings.corp_id)
+        self._key = Keys.wecom_departments(settings.corp_id, settings.agent_id)
         self._ttl = settings.department_cache_ttl
 
     def department_names(self, ids: Iterable[int]) -> tuple[str, ...]:
@@ -40,16 +40,26 @@ class Directory:
         A department the app cannot see, or created since the cache was filled (at most
         ``department_cache_ttl`` ago), is left out rather than given an invented name.
         """
-        wanted = [str(d) for d in ids]
-        if not wanted:
-            return ()
-        names = self._names()
+        tree = self._tree()
         found: list[str] = []
-        for dept_id in wanted:
-            name = names.get(dept_id)
-            if name and name not in found:
-                found.append(name)
+        for dept_id in ids:
+            entry = tree.get(str(dept_id))
+            if entry and entry[0] and entry[0] not in found:
+                found.append(entry[0])
         return tuple(found)
+
+    def with_ancestors(self, ids: Iterable[int]) -> tuple[int, ...]:
+        """These departments and every department above them: "department 2 and its
+        sub-departments" then matches anyone whose list holds 2."""
+        tree = self._tree()
+        seen: list[int] = []
+        for dept_id in ids:
+            current: int | None = dept_id
+            while current is not None and current not in seen:
+                seen.append(current)
+                entry = tree.get(str(current))
+                current = entry[1] if entry and entry[1] else None
+        return tuple(seen)
 
     @staticmethod
     def check_active(member: Member) -> None:
@@ -68,10 +78,11 @@ class Directory:
             message, detail=f"WeCom member {member.userid} has status {member.status}", reason=reason
         )
 
-    def _names(self) -> dict[str, str]:
+    def _tree(self) -> dict[str, list]:
+        """id -> [name, parentid], from the cache or one department/list call."""
         cached = get_json(self._store, self._key)
         if isinstance(cached, dict):
             return cached
-        names = {str(d.id): d.name for d in self._client.list_departments() if d.name}
-        set_json(self._store, self._key, names, self._ttl)
-        return names
+        tree = {str(d.id): [d.name, d.parent_id] for d in self._client.list_departments()}
+        set_json(self._store, self._key, tree, self._ttl)
+        return tree
