@@ -1,4 +1,5 @@
-"""``oidc-bridge check``: find setup mistakes before a user does, and say what to set in WeCom.
+"""``oidc-bridge check`` and the setup page: find setup mistakes before a user does, and say
+exactly what to set in the WeCom admin console.
 
 gettoken is not guarded by WeCom's trusted-IP list, so after it we make one guarded call
 (department/list) to catch 60020 (wecom-api.md §2).
@@ -7,15 +8,24 @@ gettoken is not guarded by WeCom's trusted-IP list, so after it we make one guar
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 from .config.schema import Settings
 from .connectors.wecom.client import shared_token_client
 from .errors import StoreUnavailable, WeComError
 from .oidc.discovery import Endpoints
+from .store.base import Store
 from .store.factory import build_store
 
 Printer = Callable[[str], None]
+
+
+@dataclass(frozen=True)
+class Finding:
+    ok: bool
+    what: str
+    detail: str
 
 
 def console_settings(settings: Settings) -> list[tuple[str, str]]:
@@ -35,29 +45,38 @@ def console_settings(settings: Settings) -> list[tuple[str, str]]:
     ]
 
 
+def findings(settings: Settings, store: Store | None = None) -> list[Finding]:
+    """The store, then WeCom's credentials, then the trusted-IP list, in the order they fail."""
+    out: list[Finding] = []
+    try:
+        store = store or build_store(settings.redis_url, settings.store_prefix)
+        store.ping()
+        kind = "Redis" if settings.redis_url else "in-process (one process only)"
+        out.append(Finding(True, "store", f"{kind} answers"))
+    except StoreUnavailable:
+        out.append(Finding(False, "store", "Redis at redis_url does not answer"))
+        return out
+    client = shared_token_client(settings.wecom, store)
+    try:
+        client.fetch_access_token()
+        out.append(Finding(True, "WeCom gettoken", "corp ID and app Secret are accepted"))
+        client.list_departments()
+        out.append(Finding(True, "WeCom API", "this machine's IP is trusted by the app"))
+    except WeComError as err:
+        code = f"errcode {err.errcode}" if err.errcode is not None else "no answer"
+        out.append(Finding(False, f"WeCom ({code})", err.admin_hint))
+    finally:
+        client.close()
+    return out
+
+
 def run_check(settings: Settings, out: Printer = print) -> int:
     out(f"config OK: {settings.source or 'settings'}")
     for label, value in console_settings(settings):
         out(f"  {label}: {value}")
-    problems = 0
-    try:
-        store = build_store(settings.redis_url, settings.store_prefix)
-        store.ping()
-        out(f"store OK: {'Redis' if settings.redis_url else 'in-process (one process only)'}")
-    except StoreUnavailable:
-        out("PROBLEM store: Redis at redis_url does not answer")
-        return 1
-    client = shared_token_client(settings.wecom, store)
-    try:
-        client.fetch_access_token()
-        out("WeCom gettoken OK: corp ID and app Secret are accepted")
-        client.list_departments()
-        out("WeCom API OK: this machine's IP is trusted by the app")
-    except WeComError as err:
-        problems += 1
-        code = f"errcode {err.errcode}" if err.errcode is not None else "no answer"
-        out(f"PROBLEM WeCom ({code}): {err.admin_hint}")
-    finally:
-        client.close()
+    results = findings(settings)
+    for f in results:
+        out(f"{f.what} OK: {f.detail}" if f.ok else f"PROBLEM {f.what}: {f.detail}")
+    problems = sum(not f.ok for f in results)
     out("all well" if not problems else f"{problems} problem(s): fix them in the WeCom admin console")
     return 0 if not problems else 1
