@@ -2,20 +2,29 @@
 
 from __future__ import annotations
 
-from flask import Flask
+import time
+
+from flask import Flask, Response, g, request
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from .config.schema import Settings
+from .metrics import Metrics
 from .observability import bind, clear_context, new_request_id, register_secret
 from .oidc.discovery import Endpoints
 from .services import Services, build_services
 from .store.base import Store
-from .web import oidc, ops, wecom
+from .web import oidc, ops, setup, wecom
 from .web.render import register_error_handlers
 from .web.security import add_security_headers
 
 
-def create_app(settings: Settings, *, store: Store | None = None, services: Services | None = None) -> Flask:
+def create_app(
+    settings: Settings,
+    *,
+    store: Store | None = None,
+    services: Services | None = None,
+    metrics: Metrics | None = None,
+) -> Flask:
     """Build the services and mount every route under the issuer's path."""
     prefix = Endpoints(settings.issuer).path_prefix
     app = Flask(
@@ -25,10 +34,12 @@ def create_app(settings: Settings, *, store: Store | None = None, services: Serv
         template_folder="web/templates",
     )
     app.config["MAX_CONTENT_LENGTH"] = 64 * 1024
-    app.extensions["oidc_bridge"] = services or build_services(settings, store)
+    svc = services or build_services(settings, store, metrics)
+    app.extensions["oidc_bridge"] = svc
     app.register_blueprint(oidc.bp, url_prefix=prefix or None)
     app.register_blueprint(wecom.bp, url_prefix=prefix or None)
     app.register_blueprint(ops.bp, url_prefix=prefix or None)
+    app.register_blueprint(setup.bp, url_prefix=prefix or None)
     # WeCom checks the verification file at the domain root, whatever the issuer's path.
     app.register_blueprint(wecom.verify_bp)
     register_error_handlers(app)
@@ -43,6 +54,16 @@ def create_app(settings: Settings, *, store: Store | None = None, services: Serv
         # Worker threads are reused: start every request with a fresh context and id.
         clear_context()
         bind(request_id=new_request_id())
+        g.metrics_started = time.perf_counter()
+
+    @app.after_request
+    def _count_request(response: Response) -> Response:
+        # The endpoint name, never the path: a path may be anything a client sends.
+        started = g.get("metrics_started")
+        elapsed = time.perf_counter() - started if started is not None else 0.0
+        endpoint = request.endpoint or "unmatched"
+        svc.metrics.http_request(endpoint, request.method, response.status_code, elapsed)
+        return response
 
     return app
 

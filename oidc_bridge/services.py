@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from .config.schema import Settings
 from .connectors.base import Connector
 from .connectors.registry import build_connector
+from .metrics import Metrics
 from .oidc.backchannel import BackchannelNotifier, default_post
 from .oidc.clients import ClientRegistry
 from .oidc.keys import KeyRing
@@ -19,6 +20,7 @@ from .oidc.token_admin import TokenAdmin
 from .oidc.transactions import LoginFlow
 from .store.base import Store
 from .store.factory import build_store
+from .store.redis_store import RedisStore
 from .web.security import CookiePolicy
 
 
@@ -36,6 +38,7 @@ class Services:
     flow: LoginFlow
     logout: Logout
     cookies: CookiePolicy
+    metrics: Metrics
 
     def retained_jwks(self) -> dict:
         """Current key plus any older one a live token may still be signed with."""
@@ -47,20 +50,28 @@ class Services:
         return self.keyring.jwks(retain_seconds=longest)
 
 
-def build_services(settings: Settings, store: Store | None = None) -> Services:
+def build_services(
+    settings: Settings, store: Store | None = None, metrics: Metrics | None = None
+) -> Services:
     """Everything a worker needs; ``store`` may be given by tests (a fakeredis or test Redis)."""
+    if metrics is None:
+        metrics = Metrics.from_environment()
     if store is None:
         store = build_store(settings.redis_url, settings.store_prefix)
+    if isinstance(store, RedisStore):
+        store.count_errors_in(metrics)
     keyring = KeyRing.load_or_create(settings.keys_dir)
     clients = ClientRegistry(settings.clients)
-    connector = build_connector(settings.wecom, store)
+    connector = build_connector(settings.wecom, store, metrics=metrics)
     core = PyopCore(settings, store, keyring, clients)
     sessions = Sessions(store, settings.sessions)
-    tokens = Tokens(settings, store, clients, core, connector, sessions)
+    tokens = Tokens(settings, store, clients, core, connector, sessions, metrics=metrics)
     notifier = BackchannelNotifier(default_post)
     atexit.register(notifier.shutdown, False)
     logout = Logout(settings.issuer, keyring, clients, sessions, tokens.refresh_tokens, notifier)
-    flow = LoginFlow(store, connector, core, clients, sessions, settings.tokens.login_lifetime)
+    flow = LoginFlow(
+        store, connector, core, clients, sessions, settings.tokens.login_lifetime, metrics=metrics
+    )
     cookies = CookiePolicy(
         settings.issuer, settings.tokens.login_lifetime, settings.sessions.absolute_lifetime
     )
@@ -77,4 +88,5 @@ def build_services(settings: Settings, store: Store | None = None) -> Services:
         flow,
         logout,
         cookies,
+        metrics,
     )

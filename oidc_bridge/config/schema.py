@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Literal
 
 InappScope = Literal["auto", "snsapi_base", "snsapi_privateinfo"]
+SubjectPolicy = Literal["userid", "corp_userid", "hash"]
 
 
 @dataclass(frozen=True)
@@ -82,6 +83,9 @@ class ClientSettings:
     groups_claim: Literal["names", "ids"] = "names"
     # Lowercase preferred_username, for apps that compare usernames case-sensitively.
     lowercase_username: bool = False
+    # OIDC third-party-initiated login: {issuer}/start/{client_id} sends the browser here with
+    # ?iss=..., so a WeCom app homepage opens the client already signing in.
+    initiate_login_uri: str | None = None
 
     @property
     def is_public(self) -> bool:
@@ -130,6 +134,13 @@ class Settings:
     store_prefix: str = "oidc-bridge:"
     tokens: TokenSettings = field(default_factory=TokenSettings)
     sessions: SessionSettings = field(default_factory=SessionSettings)
+    # What ``sub`` is: "userid" (WeCom's userid), "corp_userid" ("{corp_id}/{userid}", unique
+    # across corps), or "hash" (an opaque HMAC of corp and userid with ``subject_salt``).
+    subject: SubjectPolicy = "userid"
+    subject_salt: str = ""
+    # The setup page at {issuer}/setup is off unless this is set; sign in with any user name and
+    # this as the password (HTTP Basic). Use env: or file: to keep it out of the file.
+    setup_token: str = ""
     # How many reverse proxies (TLS terminators) in front may set X-Forwarded-*; 0 trusts none.
     # URLs always come from ``issuer``, so this only decides the client IP and scheme Flask sees.
     trusted_proxies: int = 0

@@ -148,6 +148,8 @@ class _Checks:
             value = getattr(c, name)
             if value is not None and value <= 0:
                 self.fail(f"{key}.{name}", "must be a positive number of seconds")
+        if c.initiate_login_uri is not None and not _absolute_without_fragment(c.initiate_login_uri):
+            self.fail(f"{key}.initiate_login_uri", "must be an absolute URI without a fragment")
         if c.backchannel_logout_uri is not None:
             parts = _split(c.backchannel_logout_uri)
             ok = (
@@ -214,6 +216,10 @@ class _Checks:
             self.fail("log_level", f"must be one of {', '.join(LOG_LEVELS)}")
         if not s.store_prefix:
             self.fail("store_prefix", "must not be empty")
+        if s.subject == "hash" and len(s.subject_salt) < 16:
+            self.fail("subject_salt", 'subject = "hash" needs a salt of 16+ characters; never change it')
+        if s.setup_token and len(s.setup_token) < 16:
+            self.fail("setup_token", "must be at least 16 characters (or empty to turn the setup page off)")
         if not 0 <= s.trusted_proxies <= 5:
             self.fail("trusted_proxies", "must be the number of proxies in front, 0 to 5")
 

@@ -25,13 +25,18 @@ SUPPORTED_CLAIMS: tuple[str, ...] = tuple(c for claims in SCOPE_CLAIMS.values() 
 RESERVED_CLAIMS = frozenset(
     {"iss", "aud", "exp", "iat", "nbf", "auth_time", "nonce", "sid", "at_hash", "azp", "jti"}
 )
-# Claims that travel with the session for policy checks but never reach a client.
-_PRIVATE = ("_department_ids", "_department_ancestry")
+# Claims named "_..." travel with the session (policy, refresh) and never reach a client: no
+# scope grants them.
 
 
-def claims_from_identity(identity: Identity) -> dict[str, Any]:
-    """Every claim WeCom gave us; absent fields stay absent, never invented."""
-    claims: dict[str, Any] = {"sub": identity.user_id, "preferred_username": identity.user_id}
+def claims_from_identity(identity: Identity, sub: str | None = None) -> dict[str, Any]:
+    """Every claim WeCom gave us; absent fields stay absent, never invented. ``sub`` follows the
+    subject policy; the WeCom userid is kept privately so a refresh can ask WeCom about the person."""
+    claims: dict[str, Any] = {
+        "sub": sub or identity.user_id,
+        "preferred_username": identity.user_id,
+        "_wecom_userid": identity.user_id,
+    }
     if identity.name:
         claims["name"] = identity.name
     if identity.email:

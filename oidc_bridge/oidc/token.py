@@ -30,9 +30,10 @@ from ..errors import (
     UnsupportedGrantType,
     WeComError,
 )
+from ..metrics import NO_METRICS, Recorder
 from ..store.base import Store
 from ..store.pyop_adapter import StoreMapping
-from .claims import claims_for_scopes, claims_from_identity
+from .claims import claims_for_client, claims_for_scopes, claims_from_identity
 from .clients import ClientRegistry
 from .provider import KEY_AUTH_REQUEST, KEY_CLAIMS, KEY_EXTRA, PyopCore
 from .refresh import Family, RefreshTokens
@@ -65,8 +66,11 @@ class Tokens:
         connector: Connector,
         sessions: Sessions,
         clock: Callable[[], float] = time.time,
+        *,
+        metrics: Recorder = NO_METRICS,
     ) -> None:
         self.settings = settings
+        self._metrics = metrics
         self.clients = clients
         self.core = core
         self.refresh_tokens = RefreshTokens(store, clock)
@@ -117,8 +121,11 @@ class Tokens:
         if grant_type not in client.grant_types:
             raise UnauthorizedClient(f"{client.client_id} may not use {grant_type}")
         if grant_type == "refresh_token":
-            return self._refresh_grant(client, params)
-        return self._code_grant(client, params)
+            body = self._refresh_grant(client, params)
+        else:
+            body = self._code_grant(client, params)
+        self._metrics.token_issued(grant_type)
+        return body
 
     def _code_grant(self, client: ClientSettings, params: Mapping[str, str]) -> dict[str, Any]:
         code = params.get("code")
@@ -181,7 +188,7 @@ class Tokens:
         """Someone disabled or gone in WeCom loses access at the next refresh; WeCom being down
         is temporarily_unavailable, and the refresh token stays usable."""
         try:
-            identity = self._connector.refresh_identity(family.sub)
+            identity = self._connector.refresh_identity(family.claims.get("_wecom_userid", family.sub))
         except LoginRefused as exc:
             self.refresh_tokens.revoke_family(
                 family.family_id, f"person may no longer sign in ({exc.reason})"
@@ -191,7 +198,7 @@ class Tokens:
             log.warning("WeCom re-check at refresh failed: errcode=%s hint=%s", exc.errcode, exc.admin_hint)
             err = exc.as_oauth_error()
             raise (InvalidGrant(exc.detail) if isinstance(err, AccessDenied) else err) from exc
-        fresh = claims_from_identity(identity)
+        fresh = claims_from_identity(identity, family.sub)
         # user/get gives no email or mobile to new apps: keep what in-app consent gave at login.
         return {**family.claims, **{k: v for k, v in fresh.items() if v not in (None, [])}}
 
@@ -225,7 +232,7 @@ class Tokens:
         refresh_token: str | None,
     ) -> dict[str, Any]:
         granted = scope.split()
-        id_claims = claims_for_scopes(claims, granted)
+        id_claims = claims_for_client(claims, granted, client)
         id_claims.pop("sub", None)
         body: dict[str, Any] = {
             "access_token": access.value,
@@ -245,7 +252,9 @@ class Tokens:
         if record is None:
             raise InvalidToken("unknown, expired or revoked access token")
         claims = self._claims_now(record)
-        out = claims_for_scopes(claims, record["scope"].split())
+        client = self.clients.get(record["client_id"])
+        scopes = record["scope"].split()
+        out = claims_for_client(claims, scopes, client) if client else claims_for_scopes(claims, scopes)
         out["sub"] = record["sub"]
         return out
 

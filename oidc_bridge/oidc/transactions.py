@@ -21,12 +21,15 @@ from urllib.parse import quote, urlencode
 
 from ..connectors.base import Connector, LoginContext
 from ..errors import AccessDenied, BrowserError, LoginRefused, LoginRequired, OAuthError, WeComError
+from ..metrics import NO_METRICS, Recorder
 from ..store.base import Keys, Store, getdel_json, set_json, token_hash
 from .authorize import AuthRequest, RedirectTarget
 from .claims import claims_from_identity
 from .clients import ClientRegistry
+from .policy import check_access
 from .provider import PyopCore
 from .sessions import Session, Sessions
+from .subject import subject_for
 
 log = logging.getLogger(__name__)
 
@@ -138,7 +141,10 @@ class LoginFlow:
         clients: ClientRegistry,
         sessions: Sessions,
         ttl: int,
+        *,
+        metrics: Recorder = NO_METRICS,
     ) -> None:
+        self._metrics = metrics
         self._store = store
         self._connector = connector
         self._core = core
@@ -157,6 +163,7 @@ class LoginFlow:
             session is not None and "login" not in req.prompt and session.satisfies_max_age(req.max_age, now)
         )
         if reusable and session is not None:
+            self._check_access(req, session.claims)
             # Reuse slides the idle lifetime and records the client for logout.
             if req.client_id not in session.clients:
                 session.clients.append(req.client_id)
@@ -179,6 +186,7 @@ class LoginFlow:
         redirect = self._connector.login_url(ctx)
         parked = ParkedLogin(req, token_hash(browser_secret), dict(redirect.connector_data), time.time())
         set_json(self._store, Keys.login(handle), parked.to_json(), self._ttl)
+        self._metrics.login_started(parked.connector_data.get("entry", "web"))
         return redirect.url
 
     def finish(self, params: Mapping[str, str], browser_secret: str | None) -> Outcome:
@@ -192,6 +200,7 @@ class LoginFlow:
             identity = self._connector.handle_callback(params, parked.connector_data)
         except LoginRefused as exc:
             log.info("login refused: %s (reason=%s)", exc.detail, exc.reason)
+            self._metrics.login_failed(exc.reason)
             reply = ClientReply.error(req.target, self._issuer, AccessDenied(exc.detail))
             if exc.reason == "cancelled":
                 # The person chose to stop: straight back to the application, no page in between.
@@ -205,14 +214,32 @@ class LoginFlow:
                 exc.admin_hint,
                 exc.request_hint,
             )
+            self._metrics.login_failed(exc.category)
             err = exc.as_oauth_error()
             reply = ClientReply.error(req.target, self._issuer, err)
             raise LoginFailed(
                 exc, exc.user_message, reply, client_name, err.status if err.status >= 500 else 403
             ) from exc
-        session, cookie = self._sessions.create(claims_from_identity(identity), identity.entry, req.client_id)
+        claims = claims_from_identity(identity, subject_for(self._core.settings, identity.user_id))
+        self._check_access(req, claims)
+        session, cookie = self._sessions.create(claims, identity.entry, req.client_id)
         log.info("login completed for client %s via WeCom %s entry", req.client_id, identity.entry)
+        self._metrics.login_completed(identity.entry)
         return Outcome(reply=self._code_reply(req, session), session_cookie=cookie)
+
+    def _check_access(self, req: AuthRequest, claims: Mapping[str, Any]) -> None:
+        """The client's access policy; a refused person sees a page naming the app."""
+        assert req.target is not None
+        client = self._clients.get(req.client_id)
+        if client is None:
+            return
+        try:
+            check_access(client, claims)
+        except LoginRefused as exc:
+            log.info("login refused by %s's access policy: %s", req.client_id, exc.detail)
+            self._metrics.login_failed(exc.reason)
+            reply = ClientReply.error(req.target, self._issuer, AccessDenied(exc.detail))
+            raise LoginFailed(exc, exc.user_message, reply, client.display_name, 403) from exc
 
     def _code_reply(self, req: AuthRequest, session: Session) -> ClientReply:
         assert req.target is not None

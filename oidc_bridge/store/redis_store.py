@@ -10,6 +10,7 @@ from typing import Any, TypeVar
 import redis
 
 from ..errors import StoreUnavailable
+from ..metrics import NO_METRICS, Recorder
 
 T = TypeVar("T")
 
@@ -28,6 +29,11 @@ class RedisStore:
     def __init__(self, client: redis.Redis, prefix: str = "oidc-bridge:") -> None:
         self._r = client
         self._prefix = prefix
+        self._metrics: Recorder = NO_METRICS
+
+    def count_errors_in(self, metrics: Recorder) -> None:
+        """Report each unreachable-store failure to ``metrics`` (the app factory's)."""
+        self._metrics = metrics
 
     @classmethod
     def from_url(cls, url: str, prefix: str = "oidc-bridge:") -> RedisStore:
@@ -45,8 +51,12 @@ class RedisStore:
         return self._prefix + key
 
     def _call(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
-        with _unavailable_on_connection_error():
-            return fn(*args, **kwargs)
+        try:
+            with _unavailable_on_connection_error():
+                return fn(*args, **kwargs)
+        except StoreUnavailable:
+            self._metrics.store_error()
+            raise
 
     def get(self, key: str) -> str | None:
         return self._call(self._r.get, self._k(key))

@@ -1,4 +1,4 @@
-"""Liveness and readiness."""
+"""Liveness, readiness and Prometheus metrics."""
 
 from __future__ import annotations
 
@@ -31,3 +31,10 @@ def readyz() -> Response:
     response = jsonify({"status": "ok" if ready else "unavailable", "checks": checks})
     response.status_code = 200 if ready else 503
     return response
+
+
+@bp.get("/metrics")
+def metrics() -> Response:
+    """Prometheus text; under several gunicorn workers, the sum of all of them (``metrics.py``)."""
+    body, content_type = services().metrics.render()
+    return Response(body, content_type=content_type)

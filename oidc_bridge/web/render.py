@@ -23,7 +23,7 @@ from ..errors import (
     StoreUnavailable,
     TemporarilyUnavailable,
 )
-from ..oidc.transactions import ClientReply
+from ..oidc.transactions import ClientReply, LoginFailed
 from .security import no_store, page_csp
 
 log = logging.getLogger(__name__)
@@ -73,7 +73,24 @@ def page(
     return response
 
 
+def login_failed_page(failed: LoginFailed) -> Response:
+    """The person's page for a login that failed after WeCom (or a policy refused): what
+    happened, and a button that takes the client's error back to the application."""
+    eid = error_id()
+    log.info("login failed: %s [error_id=%s]", type(failed.cause).__name__, eid)
+    return page(
+        "You could not be signed in.",
+        failed.message,
+        failed.status,
+        eid=eid,
+        reply=failed.reply,
+        reply_label=f"Return to {failed.client_name}",
+    )
+
+
 def register_error_handlers(app: Flask) -> None:
+    app.register_error_handler(LoginFailed, login_failed_page)
+
     @app.errorhandler(OAuthError)
     def _oauth(err: OAuthError) -> Response:
         eid = error_id()

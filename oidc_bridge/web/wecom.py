@@ -2,16 +2,10 @@
 
 from __future__ import annotations
 
-import logging
-
 from flask import Blueprint, Response, abort, request
 
-from ..oidc.transactions import LoginFailed
 from .context import services
-from .render import error_id, page
 from .replies import send
-
-log = logging.getLogger(__name__)
 
 bp = Blueprint("wecom", __name__)
 verify_bp = Blueprint("wecom_verify", __name__)
@@ -21,19 +15,7 @@ verify_bp = Blueprint("wecom_verify", __name__)
 def callback() -> Response:
     svc = services()
     params = {k: v for k, v in request.args.items()}
-    try:
-        outcome = svc.flow.finish(params, svc.cookies.browser_secret(request))
-    except LoginFailed as failed:
-        eid = error_id()
-        log.info("login failed: %s [error_id=%s]", type(failed.cause).__name__, eid)
-        return page(
-            "You could not be signed in.",
-            failed.message,
-            failed.status,
-            eid=eid,
-            reply=failed.reply,
-            reply_label=f"Return to {failed.client_name}",
-        )
+    outcome = svc.flow.finish(params, svc.cookies.browser_secret(request))
     assert outcome.reply is not None
     response = send(outcome.reply)
     if outcome.session_cookie:

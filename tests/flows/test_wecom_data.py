@@ -51,3 +51,38 @@ def test_a_configured_email_domain_gives_an_unverified_address_only_when_wecom_h
     assert web["email"] == "zhangsan@corp.example" and web["email_verified"] is False
     inapp = rp.login(Browser(WECOM_UA), scope="openid email").userinfo
     assert inapp["email"] != "zhangsan@corp.example" and inapp["email_verified"] is True
+
+
+@pytest.fixture
+def restricted(sim: SimulatorServer, flows_redis: redis.Redis, tmp_path: Path):
+    from dataclasses import replace
+
+    server = ServerThread()
+    settings = bridge_settings(server.url, sim.base_url, sim.directory, tmp_path / "keys")
+    clients = tuple(
+        replace(c, allowed_departments=(3,), claim_aliases={"phone": "phone_number"}, groups_claim="ids")
+        if c.client_id == WEB.client_id
+        else c
+        for c in settings.clients
+    )
+    settings = replace(settings, clients=clients)
+    server.start(
+        create_app(settings, store=RedisStore.from_url(settings.redis_url or "", settings.store_prefix))
+    )
+    yield server.url
+    server.stop()
+
+
+def test_a_client_limited_to_sales_refuses_rd_by_name_and_shapes_claims_for_sales(
+    restricted: str, sim: SimulatorServer
+) -> None:
+    rp = RelyingParty(restricted, WEB)
+    _sess, url, _s = rp.start(scope="openid profile phone groups")
+    page = Browser().go(url, WEB.redirect_uri)
+    assert not isinstance(page, str) and page.status_code == 403
+    assert "may not use Web App" in page.text and "access_denied" in page.text
+    sim.auto_approve = "lisi"
+    sim.directory.user("lisi").mobile = "+86 13900000000"
+    lisi = rp.login(Browser(WECOM_UA), scope="openid profile phone groups").userinfo
+    assert lisi["groups"] == ["3"]
+    assert lisi["phone"] == lisi["phone_number"] == "+86 13900000000"

@@ -66,3 +66,19 @@ def test_aliases_group_ids_and_lowercase_usernames() -> None:
 def test_an_alias_only_appears_when_its_scope_was_granted() -> None:
     shaped = claims_for_client(ZHANGSAN, ["openid"], client(claim_aliases={"phone": "phone_number"}))
     assert "phone" not in shaped
+
+
+def test_subject_policies() -> None:
+    from dataclasses import replace
+
+    from oidc_bridge.config.schema import Settings, WeComSettings
+    from oidc_bridge.oidc.subject import subject_for
+
+    base = Settings(issuer="https://sso.example.com", wecom=WeComSettings("wwcorp", "1", "s"), clients=())
+    assert subject_for(base, "zhangsan") == "zhangsan"
+    assert subject_for(replace(base, subject="corp_userid"), "zhangsan") == "wwcorp/zhangsan"
+    hashed = replace(base, subject="hash", subject_salt="s" * 16)
+    opaque = subject_for(hashed, "zhangsan")
+    assert opaque == subject_for(hashed, "zhangsan") and "zhangsan" not in opaque
+    assert opaque != subject_for(replace(hashed, subject_salt="t" * 16), "zhangsan")
+    assert opaque != subject_for(replace(hashed, wecom=WeComSettings("other", "1", "s")), "zhangsan")

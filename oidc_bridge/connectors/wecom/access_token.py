@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 
 from ...config.schema import WeComSettings
 from ...errors import WeComError
+from ...metrics import NO_METRICS, Recorder
 from ...store.base import Keys, Store
 from .errcodes import unreachable, wecom_error
 
@@ -52,7 +53,9 @@ class AccessTokenCache:
         failure_ttl: float = 30.0,
         sleep: Callable[[float], None] = time.sleep,
         clock: Callable[[], float] = time.monotonic,
+        metrics: Recorder = NO_METRICS,
     ) -> None:
+        self.metrics = metrics
         self._store = store
         self._fetch = fetch
         self._key = Keys.wecom_token(settings.corp_id, settings.agent_id)
@@ -71,6 +74,7 @@ class AccessTokenCache:
         while True:
             token = self._store.get(self._key)
             if token:
+                self.metrics.wecom_token_cache_hit()
                 return token
             owner = _FETCHING + secrets.token_hex(8)
             if self._store.set_if_absent(self._lock, owner, self._lock_ttl):
@@ -96,7 +100,9 @@ class AccessTokenCache:
             # Another worker may have stored a token between our read and taking the lock.
             token = self._store.get(self._key)
             if token:
+                self.metrics.wecom_token_cache_hit()
                 return token
+            self.metrics.wecom_token_fetch()
             fetched = self._fetch()
             self._store.set(self._key, fetched.value, self._ttl(fetched.expires_in))
             log.info("wecom access token fetched", extra={"wecom_expires_in": fetched.expires_in})

@@ -20,6 +20,7 @@ from requests.adapters import HTTPAdapter
 
 from ...config.schema import WeComSettings
 from ...errors import WeComError
+from ...metrics import NO_METRICS, Recorder
 from ...store.base import Store
 from .access_token import AccessToken, AccessTokenCache
 from .errcodes import RETRY_ONCE, TOKEN_EXPIRED, error_from_response, unreachable, wrong_endpoint
@@ -82,7 +83,9 @@ class WeComClient:
         *,
         pool_size: int = 20,
         retry_delay: float = 0.2,
+        metrics: Recorder = NO_METRICS,
     ) -> None:
+        self._metrics = metrics
         self._settings = settings
         self._tokens = token_cache
         self._api = settings.api_base.rstrip("/") + "/cgi-bin/"
@@ -92,6 +95,11 @@ class WeComClient:
         adapter = HTTPAdapter(pool_connections=2, pool_maxsize=pool_size, max_retries=0)
         self._session.mount("https://", adapter)
         self._session.mount("http://", adapter)
+
+    def count_calls_in(self, metrics: Recorder) -> None:
+        """Report calls, gettoken fetches and token-cache hits to ``metrics`` (the app factory's)."""
+        self._metrics = metrics
+        self._tokens.metrics = metrics
 
     def close(self) -> None:
         self._session.close()
@@ -197,6 +205,22 @@ class WeComClient:
             return self._request(method, path, params, json_body)
 
     def _request(
+        self, method: str, path: str, params: Mapping[str, str], json_body: Mapping[str, Any] | None
+    ) -> dict[str, Any]:
+        started = time.perf_counter()
+        outcome = "unreachable"  # no errcode: no answer, or not a WeCom answer
+        try:
+            body = self._answer(method, path, params, json_body)
+            outcome = "0"
+            return body
+        except WeComError as exc:
+            if exc.errcode is not None:
+                outcome = str(exc.errcode)
+            raise
+        finally:
+            self._metrics.wecom_call(path, outcome, time.perf_counter() - started)
+
+    def _answer(
         self, method: str, path: str, params: Mapping[str, str], json_body: Mapping[str, Any] | None
     ) -> dict[str, Any]:
         url = self._api + path

@@ -9,6 +9,7 @@ from urllib.parse import quote, urlencode
 
 from ...config.schema import WeComSettings
 from ...errors import LoginRefused, WeComError
+from ...metrics import NO_METRICS, Recorder
 from ...store.base import Store
 from ..base import Identity, LoginContext, LoginRedirect
 from .client import Member, UserDetail, WeComClient, shared_token_client
@@ -131,9 +132,12 @@ def _refusals_as_login_refused() -> Iterator[None]:
         raise
 
 
-def build_wecom_connector(settings: WeComSettings, store: Store) -> WeComConnector:
+def build_wecom_connector(
+    settings: WeComSettings, store: Store, metrics: Recorder = NO_METRICS
+) -> WeComConnector:
     """The connector with its client, shared token cache and directory, all on one store."""
     client = shared_token_client(settings, store)
+    client.count_calls_in(metrics)
     return WeComConnector(
         settings, client, Directory(store, settings, client), PrivateFieldMemory(store, settings)
     )
