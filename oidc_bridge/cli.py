@@ -162,6 +162,8 @@ def _serve(args: argparse.Namespace) -> int:
         "timeout": 30,
         "graceful_timeout": 20,
         "accesslog": None,
+        # gunicorn 27 opens a control socket in $HOME; two bridges under one home would collide.
+        "control_socket_disable": True,
     }
 
     class _Gunicorn(BaseApplication):  # type: ignore[misc]
