@@ -42,6 +42,10 @@ def console_settings(settings: Settings) -> list[tuple[str, str]]:
         ("Callback URL the bridge uses", endpoints.callback_url),
         ("Discovery URL for your applications", endpoints.url(endpoints.discovery_path)),
         ("Corp ID / AgentId", f"{settings.wecom.corp_id} / {settings.wecom.agent_id}"),
+    ] + [
+        (f"App homepage (工作台应用主页) for {c.display_name}", endpoints.url(f"/start/{c.client_id}"))
+        for c in settings.clients
+        if c.initiate_login_uri
     ]
 
 

@@ -65,3 +65,28 @@ def test_the_workbench_entry_sends_the_browser_to_the_clients_initiate_login_uri
     assert entry.status_code == 302
     assert entry.headers["Location"].startswith("http://127.0.0.1:9/login/start?iss=")
     assert requests.get(f"{bridge}/start/spa", allow_redirects=False, timeout=10).status_code == 404
+
+
+def test_check_prints_the_app_homepage_for_in_app_entry(bridge: str) -> None:
+    page = requests.get(bridge + "/setup", auth=("admin", TOKEN), timeout=20).text
+    assert "App homepage" in page and f"{bridge}/start/{WEB.client_id}" in page
+
+
+def test_wecom_domain_verification_files_are_served_at_the_root(
+    sim: SimulatorServer, flows_redis, tmp_path
+) -> None:
+    server = ServerThread()
+    settings = bridge_settings(server.url, sim.base_url, sim.directory, tmp_path / "keys")
+    settings = replace(
+        settings, wecom=replace(settings.wecom, verify_files={"WW_verify_abc123XYZ.txt": "abc123XYZ"})
+    )
+    server.start(
+        create_app(settings, store=RedisStore.from_url(settings.redis_url or "", settings.store_prefix))
+    )
+    try:
+        served = requests.get(server.url + "/WW_verify_abc123XYZ.txt", timeout=5)
+        assert served.status_code == 200 and served.text == "abc123XYZ"
+        assert served.headers["Content-Type"].startswith("text/plain")
+        assert requests.get(server.url + "/WW_verify_other.txt", timeout=5).status_code == 404
+    finally:
+        server.stop()
