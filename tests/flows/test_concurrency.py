@@ -9,7 +9,9 @@ import sys
 import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from pathlib import Path
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
 import redis
@@ -65,14 +67,15 @@ def _wait_ready(url: str, proc: subprocess.Popen) -> None:
     raise AssertionError("gunicorn did not become ready")
 
 
-@pytest.fixture
-def two_processes(sim: SimulatorServer, flows_redis: redis.Redis, tmp_path: Path) -> Iterator[list[str]]:
-    ports = [_free_port(), _free_port()]
+@contextmanager
+def bridge_processes(sim: SimulatorServer, tmp_path: Path, count: int) -> Iterator[list[str]]:
+    """``count`` gunicorn processes of one bridge (one issuer, one Redis, one keys_dir)."""
+    ports = [_free_port() for _ in range(count)]
     urls = [f"http://127.0.0.1:{p}" for p in ports]
     config = tmp_path / "oidc-bridge.toml"
     _write_config(config, urls[0], sim)
     env = {**os.environ, "OIDC_BRIDGE_CONFIG": str(config), "RACE_WECOM_SECRET": sim.directory.secret}
-    # Generate the key once, so both processes sign with the same key from disk.
+    # Generate the key once, so every process signs with the same key from disk.
     subprocess.run(
         [sys.executable, "-m", "oidc_bridge", "keys", "generate", "--config", str(config)],
         env=env,
@@ -100,6 +103,12 @@ def two_processes(sim: SimulatorServer, flows_redis: redis.Redis, tmp_path: Path
             proc.wait(timeout=20)
             if proc.stderr:
                 proc.stderr.close()
+
+
+@pytest.fixture
+def two_processes(sim: SimulatorServer, flows_redis: redis.Redis, tmp_path: Path) -> Iterator[list[str]]:
+    with bridge_processes(sim, tmp_path, 2) as urls:
+        yield urls
 
 
 def test_one_code_raced_across_two_processes_is_honoured_once(two_processes: list[str]) -> None:
@@ -141,3 +150,33 @@ def test_both_processes_publish_the_same_key_and_accept_each_others_logins(two_p
     token = result.token["access_token"]
     info = requests.get(other + "/userinfo", headers={"Authorization": f"Bearer {token}"}, timeout=5)
     assert info.json()["sub"] == "zhangsan"
+
+
+def test_authorize_callback_and_token_on_three_processes_cost_one_gettoken(
+    sim: SimulatorServer, flows_redis: redis.Redis, tmp_path: Path
+) -> None:
+    with bridge_processes(sim, tmp_path, 3) as (first, second, third):
+        rp = RelyingParty(first, WEB)
+        _sess, url, secrets_ = rp.start()
+        browser = Browser()
+        at_wecom = browser.http.get(url, allow_redirects=False, timeout=10).headers["Location"]
+        callback = browser.http.get(at_wecom, allow_redirects=False, timeout=10).headers["Location"]
+        assert callback.startswith(first + "/wecom/callback")
+        # WeCom's callback lands on another process (a load balancer's choice).
+        back = browser.http.get(second + callback[len(first) :], allow_redirects=False, timeout=10)
+        landed = back.headers["Location"]
+        code = parse_qs(urlsplit(landed).query)["code"][0]
+        token = requests.post(
+            third + "/token",
+            data={
+                "grant_type": "authorization_code",
+                "code": code,
+                "redirect_uri": WEB.redirect_uri,
+                "code_verifier": secrets_["verifier"],
+            },
+            auth=(WEB.client_id, WEB.client_secret),
+            timeout=10,
+        )
+        assert token.status_code == 200, token.text
+        rp.verify_id_token(token.json()["id_token"], nonce=secrets_["nonce"])
+        assert sim.stats.gettoken_calls == 1
