@@ -203,13 +203,12 @@ class _Checks:
 
     def top_level(self) -> None:
         s = self.s
-        if s.redis_url is not None:
-            parts = _split(s.redis_url)
-            if parts is None or parts.scheme not in ("redis", "rediss", "unix"):
-                self.fail(
-                    "redis_url",
-                    "must be a redis://, rediss:// or unix:// URL; leave it out for the in-process store",
-                )
+        if s.redis_url is not None and not _redis_url_ok(s.redis_url):
+            self.fail(
+                "redis_url",
+                "must be redis://, rediss://, unix:// or redis+sentinel://host:port[,...]/service[/db]; "
+                "leave it out for the in-process store",
+            )
         if s.log_format not in LOG_FORMATS:
             self.fail("log_format", f"must be one of {', '.join(map(repr, LOG_FORMATS))}")
         if s.log_level.upper() not in LOG_LEVELS:
@@ -222,6 +221,16 @@ class _Checks:
             self.fail("setup_token", "must be at least 16 characters (or empty to turn the setup page off)")
         if not 0 <= s.trusted_proxies <= 5:
             self.fail("trusted_proxies", "must be the number of proxies in front, 0 to 5")
+
+
+_SENTINEL_URL = re.compile(r"^redis\+sentinel://[^/\s]+(,[^/\s]+)*/[A-Za-z0-9._-]+(/\d+)?$")
+
+
+def _redis_url_ok(url: str) -> bool:
+    if url.startswith("redis+sentinel://"):
+        return bool(_SENTINEL_URL.match(url))
+    parts = _split(url)
+    return parts is not None and parts.scheme in ("redis", "rediss", "unix")
 
 
 def _absolute_without_fragment(uri: str) -> bool:

@@ -8,6 +8,7 @@ from collections.abc import Callable, Iterator
 from typing import Any, TypeVar
 
 import redis
+from redis.sentinel import Sentinel
 
 from ..errors import StoreUnavailable
 from ..metrics import NO_METRICS, Recorder
@@ -37,15 +38,11 @@ class RedisStore:
 
     @classmethod
     def from_url(cls, url: str, prefix: str = "oidc-bridge:") -> RedisStore:
-        client = redis.Redis.from_url(
-            url,
-            decode_responses=True,
-            socket_connect_timeout=2,
-            socket_timeout=2,
-            health_check_interval=30,
-            retry_on_timeout=False,
-        )
-        return cls(client, prefix)
+        """``redis://``, ``rediss://`` (TLS), ``unix://``, or Sentinel:
+        ``redis+sentinel://host:26379[,host2:26379]/service_name[/db]`` follows failovers."""
+        if url.startswith("redis+sentinel://"):
+            return cls(_sentinel_master(url), prefix)
+        return cls(redis.Redis.from_url(url, **_CLIENT_OPTIONS), prefix)
 
     def _k(self, key: str) -> str:
         return self._prefix + key
@@ -81,6 +78,30 @@ class RedisStore:
 
     def ping(self) -> None:
         self._call(self._r.ping)
+
+
+_CLIENT_OPTIONS: dict[str, Any] = {
+    "decode_responses": True,
+    "socket_connect_timeout": 2,
+    "socket_timeout": 2,
+    "health_check_interval": 30,
+    "retry_on_timeout": False,
+}
+
+
+def _sentinel_master(url: str) -> redis.Redis:
+    """The current master of a Sentinel-monitored service; redis-py re-asks Sentinel on failover."""
+    rest = url[len("redis+sentinel://") :]
+    hosts, _, path = rest.partition("/")
+    service, _, db = path.partition("/")
+    if not hosts or not service:
+        raise ValueError("redis+sentinel:// needs host:port[,host:port]/service_name[/db]")
+    nodes = []
+    for node in hosts.split(","):
+        host, _, port = node.rpartition(":")
+        nodes.append((host or node, int(port) if port.isdigit() else 26379))
+    sentinel = Sentinel(nodes, socket_timeout=2, socket_connect_timeout=2)
+    return sentinel.master_for(service, db=int(db or 0), **_CLIENT_OPTIONS)
 
 
 def _ms(ttl: float) -> int:
