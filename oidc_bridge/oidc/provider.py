@@ -90,6 +90,7 @@ class CodeStore(AuthorizationState):
         scope=None,
         user_info=None,
         extra_id_token_claims=None,
+        login_id: str = "",
     ) -> str:
         code = secrets.token_urlsafe(32)
         self.authorization_codes[code] = {
@@ -100,6 +101,8 @@ class CodeStore(AuthorizationState):
             KEY_EXTRA: extra_id_token_claims or {},
             # The claims ride with the code, so the token endpoint need not read them again.
             KEY_CLAIMS: dict(user_info or {}),
+            # Ties the token request's log lines to the login's (never in any token).
+            "login_id": login_id,
         }
         return code
 
@@ -174,7 +177,9 @@ class PyopCore:
             err = InvalidRequest(f"pyop refused: {type(exc).__name__}")
             raise AuthorizationError(err, req.target) from exc
 
-    def issue_code(self, req: AuthRequest, claims: Mapping[str, Any], extra: Mapping[str, Any]) -> str:
+    def issue_code(
+        self, req: AuthRequest, claims: Mapping[str, Any], extra: Mapping[str, Any], login_id: str = ""
+    ) -> str:
         """A single-use code bound to client, redirect_uri and PKCE challenge, carrying the claims."""
         pyop_request = self._parser.parse_authentication_request(_for_pyop(req))
         return self.codes.create_authorization_code(
@@ -183,6 +188,7 @@ class PyopCore:
             scope=list(req.scopes),
             user_info=dict(claims),
             extra_id_token_claims=dict(extra),
+            login_id=login_id,
         )
 
     # -- ID tokens ---------------------------------------------------------------------------

@@ -31,6 +31,7 @@ from ..errors import (
     WeComError,
 )
 from ..metrics import NO_METRICS, Recorder
+from ..observability import bind
 from ..store.base import Store
 from ..store.pyop_adapter import StoreMapping
 from .claims import claims_for_client, claims_for_scopes, claims_from_identity
@@ -136,6 +137,7 @@ class Tokens:
             # Unknown, expired, or already redeemed: a replay revokes what the code issued.
             self.core.codes.revoke_issued_by(code)
             raise InvalidGrant("unknown, expired or used code")
+        bind(login_id=record.get("login_id") or None)
         # The code is consumed from here on, whatever follows: a wrong client or verifier burns it.
         auth_req = record[KEY_AUTH_REQUEST]
         if auth_req["client_id"] != client.client_id:
@@ -163,6 +165,7 @@ class Tokens:
             self._attach_to_session(sid, family_id)
         access = self.new_access_token(client, sub, scope, sid, family_id)
         self.core.codes.remember_issued(code, access.value)
+        log.info("code redeemed by client %s", client.client_id)
         return self._response(client, sub, claims, scope, access, auth_req.get("nonce"), extra, refresh_token)
 
     def _refresh_grant(self, client: ClientSettings, params: Mapping[str, str]) -> dict[str, Any]:

@@ -22,6 +22,7 @@ from urllib.parse import quote, urlencode
 from ..connectors.base import Connector, LoginContext
 from ..errors import AccessDenied, BrowserError, LoginRefused, LoginRequired, OAuthError, WeComError
 from ..metrics import NO_METRICS, Recorder
+from ..observability import bind, new_request_id
 from ..store.base import Keys, Store, getdel_json, set_json, token_hash
 from .authorize import AuthRequest, RedirectTarget
 from .claims import claims_from_identity
@@ -85,6 +86,8 @@ class ParkedLogin:
     binding_hash: str
     connector_data: dict[str, str]
     started: float
+    # Ties this login's log lines together: authorize, WeCom callback, token.
+    login_id: str = ""
 
     def to_json(self) -> dict[str, Any]:
         data = asdict(self)
@@ -102,6 +105,7 @@ class ParkedLogin:
             binding_hash=data["binding_hash"],
             connector_data=dict(data["connector_data"]),
             started=data["started"],
+            login_id=data.get("login_id", ""),
         )
 
 
@@ -158,6 +162,8 @@ class LoginFlow:
     ) -> Outcome:
         """Reuse the SSO session when allowed; ``prompt=none`` never shows WeCom."""
         assert req.target is not None
+        login_id = new_request_id()
+        bind(login_id=login_id, client_id=req.client_id)
         now = time.time()
         reusable = (
             session is not None and "login" not in req.prompt and session.satisfies_max_age(req.max_age, now)
@@ -168,14 +174,15 @@ class LoginFlow:
             if req.client_id not in session.clients:
                 session.clients.append(req.client_id)
             self._sessions.save(session)
-            return Outcome(reply=self._code_reply(req, session))
+            log.info("login by the SSO session, without WeCom")
+            return Outcome(reply=self._code_reply(req, session, login_id))
         if "none" in req.prompt:
             return Outcome(
                 reply=ClientReply.error(req.target, self._issuer, LoginRequired("no usable session"))
             )
-        return Outcome(wecom_url=self._park(req, user_agent, browser_secret))
+        return Outcome(wecom_url=self._park(req, user_agent, browser_secret, login_id))
 
-    def _park(self, req: AuthRequest, user_agent: str, browser_secret: str) -> str:
+    def _park(self, req: AuthRequest, user_agent: str, browser_secret: str, login_id: str) -> str:
         handle = new_handle()
         ctx = LoginContext(
             state=handle,
@@ -184,7 +191,10 @@ class LoginFlow:
             scopes=frozenset(req.scopes),
         )
         redirect = self._connector.login_url(ctx)
-        parked = ParkedLogin(req, token_hash(browser_secret), dict(redirect.connector_data), time.time())
+        parked = ParkedLogin(
+            req, token_hash(browser_secret), dict(redirect.connector_data), time.time(), login_id
+        )
+        log.info("login started: to WeCom's %s page", parked.connector_data.get("entry", "web"))
         set_json(self._store, Keys.login(handle), parked.to_json(), self._ttl)
         self._metrics.login_started(parked.connector_data.get("entry", "web"))
         return redirect.url
@@ -194,6 +204,7 @@ class LoginFlow:
         parked = self._take(params.get("state", ""), browser_secret)
         req = parked.request
         assert req.target is not None
+        bind(login_id=parked.login_id, client_id=req.client_id)
         client = self._clients.get(req.client_id)
         client_name = client.display_name if client else req.client_id
         try:
@@ -225,7 +236,7 @@ class LoginFlow:
         session, cookie = self._sessions.create(claims, identity.entry, req.client_id)
         log.info("login completed for client %s via WeCom %s entry", req.client_id, identity.entry)
         self._metrics.login_completed(identity.entry)
-        return Outcome(reply=self._code_reply(req, session), session_cookie=cookie)
+        return Outcome(reply=self._code_reply(req, session, parked.login_id), session_cookie=cookie)
 
     def _check_access(self, req: AuthRequest, claims: Mapping[str, Any]) -> None:
         """The client's access policy; a refused person sees a page naming the app."""
@@ -241,10 +252,10 @@ class LoginFlow:
             reply = ClientReply.error(req.target, self._issuer, AccessDenied(exc.detail))
             raise LoginFailed(exc, exc.user_message, reply, client.display_name, 403) from exc
 
-    def _code_reply(self, req: AuthRequest, session: Session) -> ClientReply:
+    def _code_reply(self, req: AuthRequest, session: Session, login_id: str) -> ClientReply:
         assert req.target is not None
         extra = {"auth_time": session.auth_time, "sid": session.sid}
-        code = self._core.issue_code(req, session.claims, extra)
+        code = self._core.issue_code(req, session.claims, extra, login_id)
         return ClientReply(req.target, {"code": code}, self._issuer)
 
     def _take(self, handle: str, browser_secret: str | None) -> ParkedLogin:

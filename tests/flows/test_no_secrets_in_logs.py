@@ -116,3 +116,20 @@ def test_a_login_refresh_and_logout_leave_no_secret_in_any_log_line(
         for kind, values in secrets_seen.items():
             for secret in values:
                 assert secret not in line, f"a {kind} value reached the log: {line[:300]}"
+
+
+def test_one_login_id_ties_authorize_the_wecom_callback_and_the_token_together(
+    stack: Stack, json_log: io.StringIO
+) -> None:
+    stack.rp().login(Browser())
+    lines = [json.loads(line) for line in json_log.getvalue().splitlines() if line.strip()]
+    steps = {
+        "started": [r for r in lines if r["msg"].startswith("login started")],
+        "completed": [r for r in lines if r["msg"].startswith("login completed")],
+        "redeemed": [r for r in lines if r["msg"].startswith("code redeemed")],
+    }
+    assert all(len(found) == 1 for found in steps.values()), steps
+    ids = {found[0]["login_id"] for found in steps.values()}
+    assert len(ids) == 1 and None not in ids and "" not in ids
+    requests_ids = {found[0]["request_id"] for found in steps.values()}
+    assert len(requests_ids) == 3, "three requests, one login"
