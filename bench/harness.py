@@ -17,6 +17,7 @@ import sys
 import threading
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
@@ -307,6 +308,65 @@ def percentile(values: list[float], p: float) -> float:
         return float("nan")
     rank = max(1, -(-len(ordered) * p // 100))
     return ordered[int(rank) - 1]
+
+
+@dataclass(frozen=True)
+class Timed:
+    """A timed phase: wall time, each job's latency, and the server's CPU over the phase."""
+
+    wall: float
+    latencies: list[float]
+    cpu: float
+
+    @property
+    def count(self) -> int:
+        return len(self.latencies)
+
+    @property
+    def rate(self) -> float:
+        return self.count / self.wall
+
+    @property
+    def cpu_ms(self) -> float:
+        """Server CPU per job, milliseconds."""
+        return 1000 * self.cpu / self.count
+
+    def ms(self, p: float) -> float:
+        return 1000 * percentile(self.latencies, p)
+
+
+def fail(what: str, errors: list[str], server: Gunicorn) -> None:
+    """Report the first error and the server's log, then exit 1 (the ``finally`` blocks still run)."""
+    print(f"FAILED: {what}: {len(errors)} error(s); first: {errors[0]}", file=sys.stderr)
+    print(f"--- gunicorn log (tail) ---\n{server.log_tail()}", file=sys.stderr)
+    raise SystemExit(1)
+
+
+def measure(
+    server: Gunicorn, what: str, count: int, concurrency: int, job: Callable[[requests.Session], None]
+) -> Timed:
+    """``run_threads`` with the server's CPU around it; any error fails the benchmark."""
+    cpu_before = server.cpu_seconds()
+    wall, latencies, errors = run_threads(count, concurrency, job)
+    cpu = server.cpu_seconds() - cpu_before
+    if errors:
+        fail(what, errors, server)
+    return Timed(wall, latencies, cpu)
+
+
+def hello_ceiling(workers: int, concurrency: int, warmup: int, count: int, log_dir: Path) -> Timed:
+    """The ceiling: the same threads and gunicorn settings against a Flask app that only says hello."""
+    from login_flow import hello
+
+    bench_dir = Path(__file__).resolve().parent
+    server = Gunicorn("hello_app:app", workers, dict(os.environ), log_dir / "hello.log", bench_dir)
+    try:
+        server.start().wait_ready("/")
+        job = hello(server.url + "/")
+        measure(server, "warm-up hello", warmup, concurrency, job)
+        return measure(server, "hello", count, concurrency, job)
+    finally:
+        server.stop()
 
 
 def interrupt_on_signals() -> None:

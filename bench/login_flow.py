@@ -42,13 +42,34 @@ class LoginFailed(AssertionError):
 
 
 @dataclass(frozen=True)
+class Grant:
+    """An authorization code the client has not redeemed yet, with what redeeming it needs."""
+
+    code: str
+    verifier: str
+    nonce: str
+
+
+@dataclass(frozen=True)
 class Login:
     """One full login as a browser plus a confidential client; every hop is checked."""
 
     issuer: str
     sim_url: str
+    scope: str = "openid profile"
 
     def __call__(self, http: requests.Session) -> None:
+        body = self.redeem(http, self.authorize(http))
+        info = http.get(
+            self.issuer + "/userinfo",
+            headers={"Authorization": f"Bearer {body['access_token']}"},
+            timeout=TIMEOUT,
+        )
+        _expect(info.status_code == 200, f"userinfo: {info.status_code} {info.text[:200]}")
+        _expect(info.json().get("sub") == USERID, f"userinfo is not {USERID}: {info.text[:200]}")
+
+    def authorize(self, http: requests.Session) -> Grant:
+        """The browser's part: authorize -> WeCom -> callback, up to the code in the redirect."""
         http.cookies.clear()  # a new browser each time: no SSO session may skip WeCom
         verifier = secrets.token_urlsafe(48)
         state, nonce = secrets.token_urlsafe(16), secrets.token_urlsafe(16)
@@ -56,7 +77,7 @@ class Login:
             "response_type": "code",
             "client_id": CLIENT_ID,
             "redirect_uri": REDIRECT_URI,
-            "scope": "openid profile",
+            "scope": self.scope,
             "state": state,
             "nonce": nonce,
             "code_challenge": _b64url(hashlib.sha256(verifier.encode()).digest()),
@@ -73,28 +94,32 @@ class Login:
         params = parse_qs(urlsplit(to_client).query)
         _expect(params.get("state") == [state] and params.get("iss") == [self.issuer], "state or iss wrong")
         _expect("code" in params, f"no code: {sorted(params)}")
-        token = http.post(
-            self.issuer + "/token",
-            data={
+        return Grant(params["code"][0], verifier, nonce)
+
+    def redeem(self, http: requests.Session, grant: Grant) -> dict[str, Any]:
+        """The client's code grant (client_secret_basic, PKCE); the id_token's nonce and aud checked."""
+        body = self.token(
+            http,
+            {
                 "grant_type": "authorization_code",
-                "code": params["code"][0],
+                "code": grant.code,
                 "redirect_uri": REDIRECT_URI,
-                "code_verifier": verifier,
+                "code_verifier": grant.verifier,
             },
-            auth=(CLIENT_ID, CLIENT_SECRET),
-            timeout=TIMEOUT,
         )
-        _expect(token.status_code == 200, f"token: {token.status_code} {token.text[:200]}")
-        body = token.json()
         claims = _jwt_payload(body["id_token"])
-        _expect(claims.get("nonce") == nonce and claims.get("aud") in (CLIENT_ID, [CLIENT_ID]), "id_token")
-        info = http.get(
-            self.issuer + "/userinfo",
-            headers={"Authorization": f"Bearer {body['access_token']}"},
-            timeout=TIMEOUT,
+        _expect(
+            claims.get("nonce") == grant.nonce and claims.get("aud") in (CLIENT_ID, [CLIENT_ID]), "id_token"
         )
-        _expect(info.status_code == 200, f"userinfo: {info.status_code} {info.text[:200]}")
-        _expect(info.json().get("sub") == USERID, f"userinfo is not {USERID}: {info.text[:200]}")
+        return body
+
+    def token(self, http: requests.Session, form: dict[str, str]) -> dict[str, Any]:
+        """POST /token as the confidential client; it must answer 200."""
+        response = http.post(
+            self.issuer + "/token", data=form, auth=(CLIENT_ID, CLIENT_SECRET), timeout=TIMEOUT
+        )
+        _expect(response.status_code == 200, f"token: {response.status_code} {response.text[:200]}")
+        return response.json()
 
     @staticmethod
     def _redirect(response: requests.Response) -> str:

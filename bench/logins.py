@@ -16,6 +16,7 @@ import argparse
 import os
 import sys
 import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -24,44 +25,21 @@ from harness import (
     DbMonitor,
     Gunicorn,
     SimulatorProcess,
+    Timed,
     command_counts,
     command_delta,
+    fail,
+    hello_ceiling,
     interrupt_on_signals,
-    percentile,
     run_threads,
 )
-from login_flow import BRIDGE_REQUESTS_PER_LOGIN, USERID, Login, hello, write_config
+from login_flow import BRIDGE_REQUESTS_PER_LOGIN, USERID, Login, write_config
 
 REPO = Path(__file__).resolve().parent.parent
 REDIS_DB = 14
 REDIS_URL = f"redis://127.0.0.1:6379/{REDIS_DB}"
 # The one command the benchmark itself sends to Redis inside the timed phase (its snapshots).
 OWN_COMMANDS = {"info"}
-
-
-@dataclass(frozen=True)
-class Timed:
-    """A timed phase: wall time, each job's latency, and the server's CPU over the phase."""
-
-    wall: float
-    latencies: list[float]
-    cpu: float
-
-    @property
-    def count(self) -> int:
-        return len(self.latencies)
-
-    @property
-    def rate(self) -> float:
-        return self.count / self.wall
-
-    @property
-    def cpu_ms(self) -> float:
-        """Server CPU per job, milliseconds."""
-        return 1000 * self.cpu / self.count
-
-    def ms(self, p: float) -> float:
-        return 1000 * percentile(self.latencies, p)
 
 
 @dataclass(frozen=True)
@@ -75,27 +53,27 @@ class LoginRun:
     logins_total: int = 0
 
 
-def _fail(what: str, errors: list[str], server: Gunicorn) -> None:
-    print(f"FAILED: {what}: {len(errors)} error(s); first: {errors[0]}", file=sys.stderr)
-    print(f"--- gunicorn log (tail) ---\n{server.log_tail()}", file=sys.stderr)
-    raise SystemExit(1)
-
-
-def bench_logins(args: argparse.Namespace, tmp: Path, sim: SimulatorProcess, admin: redis.Redis) -> LoginRun:
-    """Warm up, time N logins (CPU, Redis commands, WeCom calls around them), then count Redis exactly."""
+def bridge_server(workers: int, tmp: Path, sim: SimulatorProcess) -> Gunicorn:
+    """The bridge under ``gunicorn -w workers`` on Redis db 14 and the simulator; not started yet."""
     from oidc_bridge.oidc.keys import generate_key
 
     generate_key(tmp / "keys")  # on disk before the workers start, so they all sign with it
     config = tmp / "oidc-bridge.toml"
     env = {**os.environ, "OIDC_BRIDGE_CONFIG": str(config)}
-    server = Gunicorn("oidc_bridge.wsgi:app", args.workers, env, tmp / "bridge.log", REPO)
+    server = Gunicorn("oidc_bridge.wsgi:app", workers, env, tmp / "bridge.log", REPO)
     write_config(config, server.url, REDIS_URL, sim)
+    return server
+
+
+def bench_logins(args: argparse.Namespace, tmp: Path, sim: SimulatorProcess, admin: redis.Redis) -> LoginRun:
+    """Warm up, time N logins (CPU, Redis commands, WeCom calls around them), then count Redis exactly."""
+    server = bridge_server(args.workers, tmp, sim)
     try:
         server.start().wait_ready("/readyz")
         login = Login(server.url, sim.url)
         _, _, errors = run_threads(args.warmup, args.concurrency, login)
         if errors:
-            _fail("warm-up logins", errors, server)
+            fail("warm-up logins", errors, server)
 
         calls_before, redis_before = sim.calls(), command_counts(admin)
         cpu_before = server.cpu_seconds()
@@ -103,13 +81,13 @@ def bench_logins(args: argparse.Namespace, tmp: Path, sim: SimulatorProcess, adm
         cpu = server.cpu_seconds() - cpu_before
         redis_after, calls_after = command_counts(admin), sim.calls()
         if errors:
-            _fail("timed logins", errors, server)
+            fail("timed logins", errors, server)
 
         # MONITOR slows Redis, so it counts a separate, untimed, sequential phase.
         with DbMonitor(REDIS_URL, REDIS_DB) as monitor:
             _, _, errors = run_threads(args.monitor_logins, 1, login)
         if errors:
-            _fail("MONITOR logins", errors, server)
+            fail("MONITOR logins", errors, server)
         calls_end = sim.calls()
     finally:
         server.stop()
@@ -129,23 +107,9 @@ def bench_logins(args: argparse.Namespace, tmp: Path, sim: SimulatorProcess, adm
 
 
 def bench_ceiling(args: argparse.Namespace, tmp: Path) -> Timed:
-    """The same threads and gunicorn settings against a Flask app that only says hello."""
-    bench_dir = Path(__file__).resolve().parent
-    server = Gunicorn("hello_app:app", args.workers, dict(os.environ), tmp / "hello.log", bench_dir)
-    try:
-        server.start().wait_ready("/")
-        job = hello(server.url + "/")
-        _, _, errors = run_threads(args.warmup * BRIDGE_REQUESTS_PER_LOGIN, args.concurrency, job)
-        if errors:
-            _fail("warm-up hello", errors, server)
-        cpu_before = server.cpu_seconds()
-        wall, latencies, errors = run_threads(args.hello_requests, args.concurrency, job)
-        cpu = server.cpu_seconds() - cpu_before
-        if errors:
-            _fail("hello", errors, server)
-    finally:
-        server.stop()
-    return Timed(wall, latencies, cpu)
+    return hello_ceiling(
+        args.workers, args.concurrency, args.warmup * BRIDGE_REQUESTS_PER_LOGIN, args.hello_requests, tmp
+    )
 
 
 def report(args: argparse.Namespace, run: LoginRun, ceiling: Timed) -> bool:
@@ -229,8 +193,11 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     return args
 
 
-def main(argv: list[str] | None = None) -> int:
-    args = parse_args(argv)
+def run_bench(body: Callable[[redis.Redis, SimulatorProcess, Path], bool]) -> int:
+    """Redis db 14 flushed around ``body``, the simulator and a temporary directory for its duration.
+
+    Exit status: 0 when ``body`` returns True, 1 when False, 2 without Redis, 130 when interrupted.
+    """
     interrupt_on_signals()
     admin = redis.Redis.from_url(REDIS_URL, socket_timeout=5)
     try:
@@ -243,9 +210,7 @@ def main(argv: list[str] | None = None) -> int:
         admin.flushdb()
         sim = SimulatorProcess(auto_approve=USERID)
         with tempfile.TemporaryDirectory(prefix="oidc-bridge-bench-") as tmp:
-            run = bench_logins(args, Path(tmp), sim, admin)
-            ceiling = bench_ceiling(args, Path(tmp))
-        return 0 if report(args, run, ceiling) else 1
+            return 0 if body(admin, sim, Path(tmp)) else 1
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
@@ -254,6 +219,16 @@ def main(argv: list[str] | None = None) -> int:
             sim.stop()
         admin.flushdb()
         admin.close()
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+
+    def body(admin: redis.Redis, sim: SimulatorProcess, tmp: Path) -> bool:
+        run = bench_logins(args, tmp, sim, admin)
+        return report(args, run, bench_ceiling(args, tmp))
+
+    return run_bench(body)
 
 
 if __name__ == "__main__":

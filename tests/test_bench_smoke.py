@@ -1,4 +1,4 @@
-"""The login benchmark still runs end to end, and a whole run costs exactly one WeCom gettoken."""
+"""The benchmarks still run end to end; a whole login run costs exactly one WeCom gettoken."""
 
 from __future__ import annotations
 
@@ -11,7 +11,8 @@ from pathlib import Path
 import pytest
 import redis
 
-BENCH = Path(__file__).resolve().parent.parent / "bench" / "logins.py"
+BENCH_DIR = Path(__file__).resolve().parent.parent / "bench"
+BENCH = BENCH_DIR / "logins.py"
 
 
 def _redis_running() -> bool:
@@ -24,15 +25,12 @@ def _redis_running() -> bool:
         client.close()
 
 
-@pytest.mark.redis
-def test_login_benchmark_completes_and_shares_one_gettoken_across_workers() -> None:
+def _run(argv: list[str]) -> str:
+    """Run a benchmark; it must exit 0 within 120 s. Returns its stdout."""
     if not _redis_running():
         pytest.skip("the real Redis on 127.0.0.1:6379 is not running")
     proc = subprocess.Popen(
-        [sys.executable, str(BENCH), "--logins", "10", "--concurrency", "2"],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
+        [sys.executable, *argv], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
     )
     try:
         out, err = proc.communicate(timeout=120)
@@ -41,7 +39,33 @@ def test_login_benchmark_completes_and_shares_one_gettoken_across_workers() -> N
         out, err = proc.communicate(timeout=30)
         pytest.fail(f"the benchmark did not finish in 120 s\n{out}\n{err}")
     assert proc.returncode == 0, f"exit {proc.returncode}\n{out}\n{err}"
+    return out
+
+
+@pytest.mark.redis
+def test_login_benchmark_completes_and_shares_one_gettoken_across_workers() -> None:
+    out = _run([str(BENCH), "--logins", "10", "--concurrency", "2"])
     gettoken = re.search(r"gettoken calls\s+(\d+) in the whole run", out)
     assert gettoken is not None, out
     assert gettoken.group(1) == "1", out
     assert "logins/s" in out
+
+
+@pytest.mark.redis
+def test_endpoint_benchmark_completes_and_prints_its_ratios() -> None:
+    out = _run(
+        [
+            str(BENCH_DIR / "endpoints.py"),
+            "--tokens",
+            "5",
+            "--gets",
+            "20",
+            "--concurrency",
+            "2",
+            "--warmup",
+            "2",
+        ]
+    )
+    for label in ("token: code grant", "token: refresh grant", "discovery / ceiling", "jwks / ceiling"):
+        assert re.search(rf"^\s+{re.escape(label)}\s+\S", out, re.MULTILINE), (label, out)
+    assert re.search(r"discovery / ceiling\s+\d+\.\d\d \(target >= 0\.8", out), out
