@@ -208,8 +208,9 @@ def test_departments_are_listed_once_and_then_read_from_the_store(
     sim: SimulatorServer, sim_settings: WeComSettings, memory_store: Store, client: WeComClient
 ) -> None:
     directory = Directory(memory_store, sim_settings, client)
-    assert directory.department_names([2, 3, 2, 999]) == ("研发部", "销售部")
-    assert directory.department_names([1]) == ("示例科技",)
+    assert directory.describe([2, 3, 2, 999]) == (("研发部", "销售部"), (2, 1, 3, 999))
+    assert directory.describe([1]) == (("示例科技",), (1,))
+    assert directory.describe([]) == ((), ())
     assert calls(sim, "/cgi-bin/department/list") == 1
     assert memory_store.ttl(f"wecom:dept:{sim_settings.corp_id}:{sim_settings.agent_id}") is not None
 

@@ -54,8 +54,13 @@ class AccessTokenCache:
         sleep: Callable[[float], None] = time.sleep,
         clock: Callable[[], float] = time.monotonic,
         metrics: Recorder = NO_METRICS,
+        memo_seconds: float = 60.0,
     ) -> None:
         self.metrics = metrics
+        # A per-process copy for a minute saves a store read on every WeCom call. If another
+        # worker replaced the token meanwhile, WeCom answers 40014 and invalidate() drops it here.
+        self._memo: tuple[str, float] | None = None
+        self._memo_seconds = memo_seconds
         self._store = store
         self._fetch = fetch
         self._key = Keys.wecom_token(settings.corp_id, settings.agent_id)
@@ -69,13 +74,17 @@ class AccessTokenCache:
 
     def get(self) -> str:
         """The current token: from the store, or fetched by exactly one worker."""
+        memo = self._memo
+        if memo is not None and self._clock() < memo[1]:
+            self.metrics.wecom_token_cache_hit()
+            return memo[0]
         deadline = self._clock() + self._wait
         pause = 0.01
         while True:
             token = self._store.get(self._key)
             if token:
                 self.metrics.wecom_token_cache_hit()
-                return token
+                return self._remember(token)
             owner = _FETCHING + secrets.token_hex(8)
             if self._store.set_if_absent(self._lock, owner, self._lock_ttl):
                 return self._fetch_as_owner(owner)
@@ -92,8 +101,14 @@ class AccessTokenCache:
 
         Not atomic: a token replaced between the read and the delete costs one extra gettoken.
         """
+        if self._memo is not None and self._memo[0] == token:
+            self._memo = None
         if self._store.get(self._key) == token:
             self._store.delete(self._key)
+
+    def _remember(self, token: str) -> str:
+        self._memo = (token, self._clock() + self._memo_seconds)
+        return token
 
     def _fetch_as_owner(self, owner: str) -> str:
         try:
@@ -101,12 +116,12 @@ class AccessTokenCache:
             token = self._store.get(self._key)
             if token:
                 self.metrics.wecom_token_cache_hit()
-                return token
+                return self._remember(token)
             self.metrics.wecom_token_fetch()
             fetched = self._fetch()
             self._store.set(self._key, fetched.value, self._ttl(fetched.expires_in))
             log.info("wecom access token fetched", extra={"wecom_expires_in": fetched.expires_in})
-            return fetched.value
+            return self._remember(fetched.value)
         except WeComError as exc:
             if exc.category == "config" and exc.errcode is not None:
                 self._store.set(self._lock, f"{_FAILED}{exc.errcode}", self._failure_ttl)

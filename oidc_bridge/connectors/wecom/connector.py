@@ -155,6 +155,7 @@ def _identity(
     there). Email: email, then biz_mail, then (if configured) a synthesized, unverified address."""
     d = detail or UserDetail(userid=None)
     gender = d.gender or member.gender
+    groups, ancestry = directory.describe(member.departments)
     email = d.email or d.biz_mail or member.email or member.biz_mail
     verified: bool | None = True if email else None
     if not email and email_domain and _EMAIL_LOCAL.fullmatch(userid):
@@ -167,9 +168,9 @@ def _identity(
         phone_number=d.mobile or member.mobile,
         picture=d.avatar or member.avatar,
         gender=_GENDER.get(gender) if gender else None,
-        groups=directory.department_names(member.departments),
+        groups=groups,
         department_ids=tuple(member.departments),
-        department_ancestry=directory.with_ancestors(member.departments),
+        department_ancestry=ancestry,
         entry="inapp" if connector_data.get("entry") == "inapp" else "web",
     )
 

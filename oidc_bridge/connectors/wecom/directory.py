@@ -34,32 +34,31 @@ class Directory:
         self._key = Keys.wecom_departments(settings.corp_id, settings.agent_id)
         self._ttl = settings.department_cache_ttl
 
-    def department_names(self, ids: Iterable[int]) -> tuple[str, ...]:
-        """Names of these departments, in order, without repeats.
+    def describe(self, ids: Iterable[int]) -> tuple[tuple[str, ...], tuple[int, ...]]:
+        """The departments' names, in order and without repeats, and their ids with every
+        department above them ("department 2 and its sub-departments" then matches anyone whose
+        list holds 2). One cache read for both.
 
         A department the app cannot see, or created since the cache was filled (at most
-        ``department_cache_ttl`` ago), is left out rather than given an invented name.
+        ``department_cache_ttl`` ago), has no name rather than an invented one.
         """
+        ids = list(ids)
+        if not ids:
+            return (), ()
         tree = self._tree()
-        found: list[str] = []
+        names: list[str] = []
         for dept_id in ids:
             entry = tree.get(str(dept_id))
-            if entry and entry[0] and entry[0] not in found:
-                found.append(entry[0])
-        return tuple(found)
-
-    def with_ancestors(self, ids: Iterable[int]) -> tuple[int, ...]:
-        """These departments and every department above them: "department 2 and its
-        sub-departments" then matches anyone whose list holds 2."""
-        tree = self._tree()
-        seen: list[int] = []
+            if entry and entry[0] and entry[0] not in names:
+                names.append(entry[0])
+        ancestry: list[int] = []
         for dept_id in ids:
             current: int | None = dept_id
-            while current is not None and current not in seen:
-                seen.append(current)
+            while current is not None and current not in ancestry:
+                ancestry.append(current)
                 entry = tree.get(str(current))
                 current = entry[1] if entry and entry[1] else None
-        return tuple(seen)
+        return tuple(names), tuple(ancestry)
 
     @staticmethod
     def check_active(member: Member) -> None:
