@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import secrets
+import shutil
 from collections.abc import Iterator
 
 import pytest
@@ -10,6 +11,8 @@ import redis
 
 from oidc_bridge.store.memory_store import memory_store as _memory_store
 from oidc_bridge.store.redis_store import RedisStore
+
+from .own_redis import OwnRedis, free_port
 
 # The store tests own db 12 of the real Redis and flush only it.
 STORE_TEST_DB = 12
@@ -46,3 +49,16 @@ def redis_store(real_redis_url: str) -> Iterator[RedisStore]:
 def memory_store() -> RedisStore:
     """The in-process store (fakeredis), fresh for each test."""
     return _memory_store(prefix=f"test-{secrets.token_hex(4)}:")
+
+
+@pytest.fixture
+def own_redis() -> Iterator[OwnRedis]:
+    """A redis-server this test may kill and restart."""
+    if shutil.which("redis-server") is None:
+        pytest.skip("redis-server is not on PATH")
+    server = OwnRedis(free_port())
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()

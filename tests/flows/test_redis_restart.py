@@ -3,10 +3,6 @@
 from __future__ import annotations
 
 import shutil
-import socket
-import subprocess
-import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -17,57 +13,11 @@ from oidc_bridge.devserver import ServerThread
 from oidc_bridge.store.redis_store import RedisStore
 from oidc_bridge.wecom_sim import SimulatorServer
 
+from ..own_redis import OwnRedis
 from .conftest import WEB, bridge_settings
 from .rp import Browser, RelyingParty
 
 pytestmark = pytest.mark.skipif(shutil.which("redis-server") is None, reason="redis-server is not installed")
-
-
-class OwnRedis:
-    """A redis-server of this test's own, on a fixed port, that can be killed and started again."""
-
-    def __init__(self) -> None:
-        with socket.socket() as s:
-            s.bind(("127.0.0.1", 0))
-            self.port = s.getsockname()[1]
-        self.proc: subprocess.Popen | None = None
-
-    def start(self) -> None:
-        self.proc = subprocess.Popen(
-            [
-                "redis-server",
-                "--port",
-                str(self.port),
-                "--bind",
-                "127.0.0.1",
-                "--save",
-                "",
-                "--appendonly",
-                "no",
-            ],
-            stdout=subprocess.DEVNULL,
-        )
-        for _ in range(100):
-            try:
-                socket.create_connection(("127.0.0.1", self.port), timeout=0.2).close()
-                return
-            except OSError:
-                time.sleep(0.05)
-        raise AssertionError("redis-server did not start")
-
-    def stop(self) -> None:
-        if self.proc is not None:
-            self.proc.kill()
-            self.proc.wait(timeout=10)
-            self.proc = None
-
-
-@pytest.fixture
-def own_redis() -> Iterator[OwnRedis]:
-    server = OwnRedis()
-    server.start()
-    yield server
-    server.stop()
 
 
 def test_requests_get_503_while_redis_is_down_and_the_bridge_recovers(
@@ -75,7 +25,7 @@ def test_requests_get_503_while_redis_is_down_and_the_bridge_recovers(
 ) -> None:
     server = ServerThread()
     settings = bridge_settings(server.url, sim.base_url, sim.directory, tmp_path / "keys")
-    url = f"redis://127.0.0.1:{own_redis.port}/0"
+    url = own_redis.url
     server.start(create_app(settings, store=RedisStore.from_url(url, settings.store_prefix)))
     try:
         rp = RelyingParty(server.url, WEB)

@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-import shutil
-import socket
-import subprocess
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 
 import pytest
 import redis
@@ -15,6 +12,8 @@ import redis
 from oidc_bridge.errors import StoreUnavailable
 from oidc_bridge.store.base import Keys, Store, get_json, getdel_json, set_json
 from oidc_bridge.store.redis_store import RedisStore
+
+from ..own_redis import OwnRedis
 
 
 @pytest.fixture(params=["memory", pytest.param("redis", marks=pytest.mark.redis)])
@@ -216,68 +215,7 @@ def test_an_unreachable_redis_raises_store_unavailable_not_a_redis_error(call: s
     assert not isinstance(caught.value, redis.RedisError)
 
 
-# --- a restarted Redis ------------------------------------------------------------------------------
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-class OwnRedis:
-    """A throwaway redis-server this test may kill: the shared one must not be restarted."""
-
-    def __init__(self, port: int) -> None:
-        self.port = port
-        self.proc: subprocess.Popen[bytes] | None = None
-
-    def start(self) -> None:
-        self.proc = subprocess.Popen(
-            [
-                "redis-server",
-                "--port",
-                str(self.port),
-                "--bind",
-                "127.0.0.1",
-                "--save",
-                "",
-                "--appendonly",
-                "no",
-            ],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        client = redis.Redis(port=self.port, socket_connect_timeout=0.2)
-        try:
-            assert wait_until(lambda: self._answers(client)), "redis-server did not start"
-        finally:
-            client.close()
-
-    def _answers(self, client: redis.Redis) -> bool:
-        assert self.proc is not None and self.proc.poll() is None, "redis-server exited"
-        try:
-            return bool(client.ping())
-        except redis.ConnectionError:
-            return False
-
-    def stop(self) -> None:
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.kill()
-            self.proc.wait(timeout=10)
-        self.proc = None
-
-
-@pytest.fixture
-def own_redis() -> Iterator[OwnRedis]:
-    if shutil.which("redis-server") is None:
-        pytest.skip("redis-server is not on PATH")
-    server = OwnRedis(_free_port())
-    server.start()
-    try:
-        yield server
-    finally:
-        server.stop()
+# --- a restarted Redis (the own_redis fixture is in tests/conftest.py) -----------------------------
 
 
 def test_a_restarted_redis_is_used_again_by_the_same_store_object(own_redis: OwnRedis) -> None:
