@@ -7,6 +7,7 @@ so a slow or dead client never holds up the person signing out. The HTTP call is
 
 from __future__ import annotations
 
+import contextvars
 import logging
 import secrets
 import threading
@@ -103,7 +104,8 @@ class BackchannelNotifier:
             log.warning("back-channel logout to %s dropped: too many notifications pending", _host(uri))
             return _done(None)
         try:
-            future = self._executor.submit(self._send, uri, token)
+            # Run in a copy of this context, so the POST's log lines keep the logout's request id.
+            future = self._executor.submit(contextvars.copy_context().run, self._send, uri, token)
         except RuntimeError:  # shut down: the worker is stopping
             self._slots.release()
             log.warning("back-channel logout to %s dropped: shutting down", _host(uri))

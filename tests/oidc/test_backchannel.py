@@ -282,3 +282,19 @@ def test_the_core_has_no_module_level_http_import() -> None:
         for alias in node.names
     }
     assert not top_level & {"flask", "redis", "fakeredis", "requests", "werkzeug"}
+
+
+def test_the_background_post_logs_with_the_logout_requests_context() -> None:
+    from oidc_bridge.observability import bind, current_context
+
+    seen: list[str | None] = []
+
+    def post(uri: str, data: dict[str, str], timeout: float) -> int:
+        seen.append(current_context()["request_id"])
+        return 200
+
+    notifier = BackchannelNotifier(post)
+    bind(request_id="req-logout-1")
+    notifier.notify("http://127.0.0.1:9/bc", "token").result(timeout=5)
+    notifier.shutdown(wait=True)
+    assert seen == ["req-logout-1"]
