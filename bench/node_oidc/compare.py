@@ -1,0 +1,274 @@
+"""Benchmark (d): full logins through node-oidc-provider and through the bridge, CPU per login side by side.
+
+``python bench/node_oidc/compare.py [--logins 300] [--concurrency 8] [--workers 2]``
+
+Not a test and not run in CI: it needs Node (>= 18), npm (once, for ``npm install`` here), Redis.
+
+node: ``server.mjs`` (oidc-provider, pinned in ``package.json``), one process, in-memory adapter, one
+client like the bridge's bench client (client_secret_basic, PKCE S256 required, RS256) and an
+interaction that logs zhangsan in and grants "openid profile" without a page. A login is a fresh
+browser (no cookies): GET /auth -> /interaction/<uid> -> /auth/<uid> -> the code in the redirect ->
+POST /token -> GET /me (userinfo, must be zhangsan): 5 requests to node. Node's CPU (user+sys, all
+its threads) is read from /proc/<pid>/stat around the timed phase.
+
+bridge: ``bench/logins.py``'s own timed phase (``bench_logins``: gunicorn -w W, Redis db 14, the
+WeCom simulator in its own process, its CPU excluded), same N, concurrency and warm-up. A bridge
+login is 4 bridge requests, plus the simulator's login page, and the bridge's own WeCom API calls
+(getuserinfo, user/get...) and Redis round trips, none of which node has to do.
+
+Prints CPU ms per login and logins/s for each, and the ratio bridge/node (target: bridge <= node).
+Exit status 1 when a login fails, 2 without Redis or Node.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import hashlib
+import os
+import secrets
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import parse_qs, urlsplit
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE.parent))  # bench/: harness, login_flow, logins
+
+import requests  # noqa: E402
+from harness import _CLK_TCK, Timed, _die_with_parent, _stat_fields, free_port, run_threads  # noqa: E402
+from login_flow import (  # noqa: E402
+    BRIDGE_REQUESTS_PER_LOGIN,
+    CLIENT_ID,
+    CLIENT_SECRET,
+    REDIRECT_URI,
+    TIMEOUT,
+    USERID,
+    Grant,
+    Login,
+    _b64url,
+    _expect,
+    _no_follow,
+)
+from logins import bench_logins, run_bench  # noqa: E402
+
+NODE_REQUESTS_PER_LOGIN = 5  # auth, interaction, auth resume, token, userinfo
+
+
+@dataclass(frozen=True)
+class NodeLogin(Login):
+    """The same client as ``Login``; only the browser's hops (and the userinfo path) differ."""
+
+    sim_url: str = ""
+
+    def __call__(self, http: requests.Session) -> None:
+        body = self.redeem(http, self.authorize(http))
+        info = http.get(
+            self.issuer + "/me", headers={"Authorization": f"Bearer {body['access_token']}"}, timeout=TIMEOUT
+        )
+        _expect(info.status_code == 200, f"userinfo: {info.status_code} {info.text[:200]}")
+        _expect(info.json().get("sub") == USERID, f"userinfo is not {USERID}: {info.text[:200]}")
+
+    def authorize(self, http: requests.Session) -> Grant:
+        http.cookies.clear()  # a new browser each time: no session may skip the interaction
+        verifier = secrets.token_urlsafe(48)
+        state, nonce = secrets.token_urlsafe(16), secrets.token_urlsafe(16)
+        query = {
+            "response_type": "code",
+            "client_id": CLIENT_ID,
+            "redirect_uri": REDIRECT_URI,
+            "scope": self.scope,
+            "state": state,
+            "nonce": nonce,
+            "code_challenge": _b64url(hashlib.sha256(verifier.encode()).digest()),
+            "code_challenge_method": "S256",
+        }
+        url = self._redirect(http.get(self.issuer + "/auth", params=query, **_no_follow()))
+        _expect(
+            url.startswith(self.issuer + "/interaction/"), f"auth did not start an interaction: {url[:80]}"
+        )
+        for _ in range(4):  # interaction -> auth resume -> client; bounded
+            if url.startswith(REDIRECT_URI):
+                break
+            _expect(url.startswith(self.issuer + "/"), f"left the provider: {url[:80]}")
+            url = self._redirect(http.get(url, **_no_follow()))
+        _expect(url.startswith(REDIRECT_URI), f"never reached the client: {url[:80]}")
+        params = parse_qs(urlsplit(url).query)
+        _expect("error" not in params, f"error: {params}")
+        _expect(params.get("state") == [state] and params.get("iss") == [self.issuer], "state or iss wrong")
+        _expect("code" in params, f"no code: {sorted(params)}")
+        return Grant(params["code"][0], verifier, nonce)
+
+
+class NodeServer:
+    """``node server.mjs`` on a free port, in its own session, logging to a file; one process."""
+
+    def __init__(self, log_path: Path) -> None:
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.log_path = log_path
+        self._log = log_path.open("ab")
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> NodeServer:
+        env = {
+            **os.environ,
+            "NODE_ENV": "production",
+            "PORT": str(self.port),
+            "CLIENT_ID": CLIENT_ID,
+            "CLIENT_SECRET": CLIENT_SECRET,
+            "REDIRECT_URI": REDIRECT_URI,
+            "ACCOUNT": USERID,
+        }
+        self.proc = subprocess.Popen(
+            ["node", "server.mjs"],
+            env=env,
+            cwd=HERE,
+            stdin=subprocess.DEVNULL,
+            stdout=self._log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+            preexec_fn=_die_with_parent,
+        )
+        return self
+
+    def wait_ready(self, attempts: int = 150) -> None:
+        assert self.proc is not None
+        for _ in range(attempts):
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"node exited with status {self.proc.returncode}:\n{self.log_tail()}")
+            with contextlib.suppress(requests.RequestException):
+                if requests.get(self.url + "/.well-known/openid-configuration", timeout=2).status_code == 200:
+                    return
+            time.sleep(0.1)
+        raise RuntimeError(f"node did not become ready on {self.url}:\n{self.log_tail()}")
+
+    def cpu_seconds(self) -> float:
+        """User + system CPU of the node process (every thread: main loop, libuv pool, GC)."""
+        assert self.proc is not None
+        return sum(int(v) for v in _stat_fields(self.proc.pid)[11:13]) / _CLK_TCK
+
+    def log_tail(self, lines: int = 30) -> str:
+        self._log.flush()
+        try:
+            return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
+        except OSError:
+            return ""
+
+    def stop(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                with contextlib.suppress(ProcessLookupError):
+                    os.killpg(self.proc.pid, signal.SIGKILL)
+                self.proc.wait(timeout=5)
+        self._log.close()
+
+
+def npm_install() -> None:
+    """``npm install`` here unless oidc-provider is already in node_modules."""
+    if (HERE / "node_modules" / "oidc-provider" / "package.json").exists():
+        return
+    subprocess.run(["npm", "install", "--no-audit", "--no-fund"], cwd=HERE, check=True)
+
+
+def oidc_provider_version() -> str:
+    import json
+
+    path = HERE / "node_modules" / "oidc-provider" / "package.json"
+    return json.loads(path.read_text())["version"]
+
+
+def bench_node(args: argparse.Namespace, log_dir: Path) -> Timed:
+    server = NodeServer(log_dir / "node.log")
+    try:
+        server.start().wait_ready()
+        login = NodeLogin(server.url)
+        for what, count in (("warm-up", args.warmup), ("timed", args.logins)):
+            cpu_before = server.cpu_seconds()
+            wall, latencies, errors = run_threads(count, args.concurrency, login)
+            cpu = server.cpu_seconds() - cpu_before
+            if errors:
+                print(
+                    f"FAILED: node {what} logins: {len(errors)} error(s); first: {errors[0]}", file=sys.stderr
+                )
+                print(f"--- node log (tail) ---\n{server.log_tail()}", file=sys.stderr)
+                raise SystemExit(1)
+        return Timed(wall, latencies, cpu)
+    finally:
+        server.stop()
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--logins", type=int, default=300, help="timed logins, each side (default 300)")
+    parser.add_argument("--concurrency", type=int, default=8, help="client threads (default 8)")
+    parser.add_argument("--workers", type=int, default=2, help="bridge gunicorn workers (default 2)")
+    parser.add_argument(
+        "--warmup", type=int, help="untimed logins first, each side (default 2 x concurrency)"
+    )
+    args = parser.parse_args(argv)
+    for name in ("logins", "concurrency", "workers"):
+        if getattr(args, name) < 1:
+            parser.error(f"--{name} must be at least 1")
+    args.warmup = 2 * args.concurrency if args.warmup is None else max(1, args.warmup)
+    args.monitor_logins = 1  # bench_logins' untimed MONITOR phase: not reported here, kept minimal
+    return args
+
+
+def row(name: str, t: Timed, requests_per_login: int) -> str:
+    return (
+        f"  {name:<6} {t.cpu_ms:8.2f} ms CPU/login ({t.cpu_ms / requests_per_login:.2f} ms x "
+        f"{requests_per_login} requests)   {t.rate:7.1f} logins/s   "
+        f"p50 {t.ms(50):.1f} ms  p99 {t.ms(99):.1f} ms"
+    )
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    if shutil.which("node") is None or shutil.which("npm") is None:
+        print("node and npm are needed", file=sys.stderr)
+        return 2
+    npm_install()
+    results: dict[str, Timed] = {}
+
+    def body(admin, sim, tmp: Path) -> bool:  # type: ignore[no-untyped-def]
+        results["node"] = bench_node(args, tmp)
+        results["bridge"] = bench_logins(args, tmp, sim, admin).timed
+        return True
+
+    status = run_bench(body)
+    if status != 0:
+        return status
+    node, bridge = results["node"], results["bridge"]
+    ratio = bridge.cpu_ms / node.cpu_ms
+    node_version = subprocess.check_output(["node", "--version"], text=True).strip()
+    print(
+        f"bench/node_oidc/compare.py: {args.logins} logins each (+{args.warmup} warm-up), concurrency "
+        f"{args.concurrency}, {os.cpu_count()} CPUs; node {node_version} oidc-provider "
+        f"{oidc_provider_version()} (1 process, memory adapter) vs bridge gunicorn -w {args.workers} "
+        f"(sync, Redis, WeCom simulator CPU excluded)"
+    )
+    print(row("node", node, NODE_REQUESTS_PER_LOGIN))
+    print(row("bridge", bridge, BRIDGE_REQUESTS_PER_LOGIN))
+    print(
+        f"  bridge/node CPU per login: {ratio:.2f} ({'meets' if ratio <= 1 else 'misses'} the target <= 1); "
+        f"logins/s bridge/node: {bridge.rate / node.rate:.2f}"
+    )
+    print(
+        "  note: the bridge's login also includes the WeCom round trip (simulator page, its CPU excluded), "
+        "the bridge's WeCom API calls and Redis; node's has none of these"
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
