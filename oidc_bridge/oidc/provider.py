@@ -28,6 +28,7 @@ from cryptography.hazmat.primitives import serialization
 from jwkest.jwk import RSAKey, import_rsa_key
 from pyop.authz_state import AuthorizationState
 from pyop.exceptions import InvalidSubjectIdentifier
+from pyop.message import AuthorizationRequest
 from pyop.provider import Provider
 from pyop.subject_identifier import SubjectIdentifierFactory
 from pyop.userinfo import Userinfo
@@ -180,8 +181,12 @@ class PyopCore:
     def issue_code(
         self, req: AuthRequest, claims: Mapping[str, Any], extra: Mapping[str, Any], login_id: str = ""
     ) -> str:
-        """A single-use code bound to client, redirect_uri and PKCE challenge, carrying the claims."""
-        pyop_request = self._parser.parse_authentication_request(_for_pyop(req))
+        """A single-use code bound to client, redirect_uri and PKCE challenge, carrying the claims.
+
+        The request was validated at authorize (``check_request``); rebuilding it from its
+        parameters skips pyop's validators, which deep-copy the provider configuration each time.
+        """
+        pyop_request = AuthorizationRequest().from_dict(dict(req.params))
         return self.codes.create_authorization_code(
             pyop_request,
             claims["sub"],
