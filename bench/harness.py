@@ -50,14 +50,44 @@ def _stat_fields(pid: int) -> list[str]:
     return text[text.rindex(")") + 2 :].split()
 
 
-class Gunicorn:
-    """``gunicorn -w N -b 127.0.0.1:PORT APP`` as a subprocess in its own session, logging to a file."""
+class LoggedProcess:
+    """A server subprocess on a free loopback port, in its own session, logging to a file."""
 
-    def __init__(self, app: str, workers: int, env: dict[str, str], log_path: Path, pythonpath: Path) -> None:
+    stop_timeout = 15.0
+
+    def __init__(self, log_path: Path) -> None:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
-        self.workers = workers
         self.log_path = log_path
+        self._log = log_path.open("ab")
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    def log_tail(self, lines: int = 30) -> str:
+        self._log.flush()
+        try:
+            return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
+        except OSError:
+            return ""
+
+    def stop(self) -> None:
+        """SIGTERM (graceful), then SIGKILL to the session it leads if it lingers."""
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(timeout=self.stop_timeout)
+            except subprocess.TimeoutExpired:
+                with contextlib.suppress(ProcessLookupError):
+                    os.killpg(self.proc.pid, signal.SIGKILL)
+                self.proc.wait(timeout=5)
+        self._log.close()
+
+
+class Gunicorn(LoggedProcess):
+    """``gunicorn -w N -b 127.0.0.1:PORT APP``."""
+
+    def __init__(self, app: str, workers: int, env: dict[str, str], log_path: Path, pythonpath: Path) -> None:
+        super().__init__(log_path)
+        self.workers = workers
         self._argv = [
             sys.executable, "-m", "gunicorn",
             "-w", str(workers),
@@ -68,8 +98,6 @@ class Gunicorn:
         ]  # fmt: skip
         self._env = env
         self._cwd = pythonpath
-        self._log = log_path.open("ab")
-        self.proc: subprocess.Popen[bytes] | None = None
 
     def start(self) -> Gunicorn:
         """Start serving; the port (and so ``url``) is known before, for the config that names it."""
@@ -121,25 +149,6 @@ class Gunicorn:
             with contextlib.suppress(OSError, IndexError):
                 ticks += sum(int(v) for v in _stat_fields(pid)[11:13])
         return ticks / _CLK_TCK
-
-    def log_tail(self, lines: int = 30) -> str:
-        self._log.flush()
-        try:
-            return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
-        except OSError:
-            return ""
-
-    def stop(self) -> None:
-        """SIGTERM (graceful), then SIGKILL to the session it leads if it lingers."""
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                with contextlib.suppress(ProcessLookupError):
-                    os.killpg(self.proc.pid, signal.SIGKILL)
-                self.proc.wait(timeout=5)
-        self._log.close()
 
 
 # the WeCom simulator in its own process ----------------------------------------------------------

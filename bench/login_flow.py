@@ -58,10 +58,14 @@ class Login:
     sim_url: str
     scope: str = "openid profile"
 
+    # Where this provider keeps its endpoints (node-oidc-provider uses /auth and /me).
+    authorize_path = "/authorize"
+    userinfo_path = "/userinfo"
+
     def __call__(self, http: requests.Session) -> None:
         body = self.redeem(http, self.authorize(http))
         info = http.get(
-            self.issuer + "/userinfo",
+            self.issuer + self.userinfo_path,
             headers={"Authorization": f"Bearer {body['access_token']}"},
             timeout=TIMEOUT,
         )
@@ -69,8 +73,8 @@ class Login:
         _expect(info.json().get("sub") == USERID, f"userinfo is not {USERID}: {info.text[:200]}")
 
     def authorize(self, http: requests.Session) -> Grant:
-        """The browser's part: authorize -> WeCom -> callback, up to the code in the redirect."""
-        http.cookies.clear()  # a new browser each time: no SSO session may skip WeCom
+        """The browser's part, up to the code in the redirect to the client."""
+        http.cookies.clear()  # a new browser each time: no session may skip the login
         verifier = secrets.token_urlsafe(48)
         state, nonce = secrets.token_urlsafe(16), secrets.token_urlsafe(16)
         query = {
@@ -83,18 +87,23 @@ class Login:
             "code_challenge": _b64url(hashlib.sha256(verifier.encode()).digest()),
             "code_challenge_method": "S256",
         }
-        to_wecom = self._redirect(http.get(self.issuer + "/authorize", params=query, **_no_follow()))
-        _expect(to_wecom.startswith(self.sim_url), f"authorize did not send to WeCom: {to_wecom[:80]}")
-        to_bridge = self._redirect(http.get(to_wecom, **_no_follow()))
-        _expect(
-            to_bridge.startswith(self.issuer + "/"), f"WeCom did not return to the bridge: {to_bridge[:80]}"
-        )
-        to_client = self._redirect(http.get(to_bridge, **_no_follow()))
-        _expect(to_client.startswith(REDIRECT_URI), f"callback did not reach the client: {to_client[:80]}")
+        first = self._redirect(http.get(self.issuer + self.authorize_path, params=query, **_no_follow()))
+        to_client = self.to_client(http, first)
+        _expect(to_client.startswith(REDIRECT_URI), f"never reached the client: {to_client[:80]}")
         params = parse_qs(urlsplit(to_client).query)
+        _expect("error" not in params, f"error: {params}")
         _expect(params.get("state") == [state] and params.get("iss") == [self.issuer], "state or iss wrong")
         _expect("code" in params, f"no code: {sorted(params)}")
         return Grant(params["code"][0], verifier, nonce)
+
+    def to_client(self, http: requests.Session, first: str) -> str:
+        """The bridge's hops: authorize -> WeCom (auto-approve) -> callback -> the client."""
+        _expect(first.startswith(self.sim_url), f"authorize did not send to WeCom: {first[:80]}")
+        to_bridge = self._redirect(http.get(first, **_no_follow()))
+        _expect(
+            to_bridge.startswith(self.issuer + "/"), f"WeCom did not return to the bridge: {to_bridge[:80]}"
+        )
+        return self._redirect(http.get(to_bridge, **_no_follow()))
 
     def redeem(self, http: requests.Session, grant: Grant) -> dict[str, Any]:
         """The client's code grant (client_secret_basic, PKCE); the id_token's nonce and aud checked."""

@@ -24,33 +24,26 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import hashlib
 import os
-import secrets
 import shutil
-import signal
 import subprocess
 import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from urllib.parse import parse_qs, urlsplit
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))  # bench/: harness, login_flow, logins
 
 import requests  # noqa: E402
-from harness import _CLK_TCK, Timed, _die_with_parent, _stat_fields, free_port, run_threads  # noqa: E402
+from harness import _CLK_TCK, LoggedProcess, Timed, _die_with_parent, _stat_fields, run_threads  # noqa: E402
 from login_flow import (  # noqa: E402
     BRIDGE_REQUESTS_PER_LOGIN,
     CLIENT_ID,
     CLIENT_SECRET,
     REDIRECT_URI,
-    TIMEOUT,
     USERID,
-    Grant,
     Login,
-    _b64url,
     _expect,
     _no_follow,
 )
@@ -61,58 +54,29 @@ NODE_REQUESTS_PER_LOGIN = 5  # auth, interaction, auth resume, token, userinfo
 
 @dataclass(frozen=True)
 class NodeLogin(Login):
-    """The same client as ``Login``; only the browser's hops (and the userinfo path) differ."""
+    """The same login against node-oidc-provider: its interaction logs zhangsan in without a page."""
 
-    sim_url: str = ""
+    authorize_path = "/auth"
+    userinfo_path = "/me"
 
-    def __call__(self, http: requests.Session) -> None:
-        body = self.redeem(http, self.authorize(http))
-        info = http.get(
-            self.issuer + "/me", headers={"Authorization": f"Bearer {body['access_token']}"}, timeout=TIMEOUT
-        )
-        _expect(info.status_code == 200, f"userinfo: {info.status_code} {info.text[:200]}")
-        _expect(info.json().get("sub") == USERID, f"userinfo is not {USERID}: {info.text[:200]}")
-
-    def authorize(self, http: requests.Session) -> Grant:
-        http.cookies.clear()  # a new browser each time: no session may skip the interaction
-        verifier = secrets.token_urlsafe(48)
-        state, nonce = secrets.token_urlsafe(16), secrets.token_urlsafe(16)
-        query = {
-            "response_type": "code",
-            "client_id": CLIENT_ID,
-            "redirect_uri": REDIRECT_URI,
-            "scope": self.scope,
-            "state": state,
-            "nonce": nonce,
-            "code_challenge": _b64url(hashlib.sha256(verifier.encode()).digest()),
-            "code_challenge_method": "S256",
-        }
-        url = self._redirect(http.get(self.issuer + "/auth", params=query, **_no_follow()))
+    def to_client(self, http: requests.Session, first: str) -> str:
         _expect(
-            url.startswith(self.issuer + "/interaction/"), f"auth did not start an interaction: {url[:80]}"
+            first.startswith(self.issuer + "/interaction/"),
+            f"auth did not start an interaction: {first[:80]}",
         )
+        url = first
         for _ in range(4):  # interaction -> auth resume -> client; bounded
             if url.startswith(REDIRECT_URI):
                 break
             _expect(url.startswith(self.issuer + "/"), f"left the provider: {url[:80]}")
             url = self._redirect(http.get(url, **_no_follow()))
-        _expect(url.startswith(REDIRECT_URI), f"never reached the client: {url[:80]}")
-        params = parse_qs(urlsplit(url).query)
-        _expect("error" not in params, f"error: {params}")
-        _expect(params.get("state") == [state] and params.get("iss") == [self.issuer], "state or iss wrong")
-        _expect("code" in params, f"no code: {sorted(params)}")
-        return Grant(params["code"][0], verifier, nonce)
+        return url
 
 
-class NodeServer:
-    """``node server.mjs`` on a free port, in its own session, logging to a file; one process."""
+class NodeServer(LoggedProcess):
+    """``node server.mjs``: one process."""
 
-    def __init__(self, log_path: Path) -> None:
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        self.log_path = log_path
-        self._log = log_path.open("ab")
-        self.proc: subprocess.Popen[bytes] | None = None
+    stop_timeout = 10.0
 
     def start(self) -> NodeServer:
         env = {
@@ -152,24 +116,6 @@ class NodeServer:
         assert self.proc is not None
         return sum(int(v) for v in _stat_fields(self.proc.pid)[11:13]) / _CLK_TCK
 
-    def log_tail(self, lines: int = 30) -> str:
-        self._log.flush()
-        try:
-            return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
-        except OSError:
-            return ""
-
-    def stop(self) -> None:
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                with contextlib.suppress(ProcessLookupError):
-                    os.killpg(self.proc.pid, signal.SIGKILL)
-                self.proc.wait(timeout=5)
-        self._log.close()
-
 
 def npm_install() -> None:
     """``npm install`` here unless oidc-provider is already in node_modules."""
@@ -189,7 +135,7 @@ def bench_node(args: argparse.Namespace, log_dir: Path) -> Timed:
     server = NodeServer(log_dir / "node.log")
     try:
         server.start().wait_ready()
-        login = NodeLogin(server.url)
+        login = NodeLogin(server.url, sim_url="")  # no WeCom in front of node
         for what, count in (("warm-up", args.warmup), ("timed", args.logins)):
             cpu_before = server.cpu_seconds()
             wall, latencies, errors = run_threads(count, args.concurrency, login)
