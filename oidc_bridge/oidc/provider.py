@@ -1,8 +1,8 @@
 """pyop behind one module, with its known faults fixed around it.
 
 This is the only module that imports pyop. What pyop does for us: validate the authorization
-request (oic messages), keep authorization codes in its authorization state, and build and
-sign RS256 ID tokens. What we add (architecture.md, "pyop: what it does for us"):
+request (oic messages) and keep authorization codes in its authorization state. What we add
+(architecture.md, "pyop: what it does for us"):
 
 - the client and redirect_uri are checked before anything can redirect (``authorize.py``);
 - codes are written once and consumed with one GETDEL, so two workers cannot redeem one code;
@@ -11,8 +11,10 @@ sign RS256 ID tokens. What we add (architecture.md, "pyop: what it does for us")
 - access and refresh tokens are ours (``token.py``, ``refresh.py``): bound to their client, and a
   refresh works after the access token expired (pyop raises KeyError there);
 - every pyop/oic exception is mapped to an RFC 6749 error, never a 500;
-- keys: ID tokens always carry ``kid``; ES256 is signed with ``cryptography``, never pyjwkest,
-  whose ECDSA uses a non-cryptographic RNG.
+- keys: ID tokens always carry ``kid`` and are signed with ``cryptography`` (``signing.py``),
+  never pyjwkest: its ECDSA uses a non-cryptographic RNG, and its RS256 (through pycryptodome)
+  cost 1.6 ms of CPU per ID token against 0.37 ms, the largest item of a login's profile and
+  the gap to node-oidc-provider's CPU per login (issue 6, bench/logins.py).
 """
 
 from __future__ import annotations
@@ -24,8 +26,6 @@ from collections.abc import Mapping
 from typing import Any
 from urllib.parse import urlencode
 
-from cryptography.hazmat.primitives import serialization
-from jwkest.jwk import RSAKey, import_rsa_key
 from pyop.authz_state import AuthorizationState
 from pyop.exceptions import InvalidSubjectIdentifier
 from pyop.message import AuthorizationRequest
@@ -40,7 +40,7 @@ from ..store.pyop_adapter import StoreMapping
 from .authorize import AuthorizationError, AuthRequest
 from .clients import ClientRegistry
 from .discovery import Endpoints, discovery_document
-from .keys import KeyRing, SigningKey
+from .keys import KeyRing
 from .signing import at_hash, sign_jwt
 
 # pyop and oic log codes, tokens and ID tokens at DEBUG; they must never reach a handler.
@@ -127,7 +127,7 @@ class CodeStore(AuthorizationState):
 
 
 class PyopCore:
-    """Authorization-request parsing, code issuing and ID token signing through pyop."""
+    """Authorization-request parsing and code issuing through pyop; ID tokens signed by us."""
 
     def __init__(self, settings: Settings, store: Store, keyring: KeyRing, clients: ClientRegistry) -> None:
         self.settings = settings
@@ -135,37 +135,14 @@ class PyopCore:
         self.keyring = keyring
         self.codes = CodeStore(store, settings)
         self._clients = {c.client_id: _pyop_client(c) for c in clients}
-        # pyop keeps one ID token lifetime per Provider: one instance per lifetime in use.
-        self._by_lifetime: dict[int, Provider] = {}
-        self._jwk: tuple[str, RSAKey] | None = None
-        self._parser = self._provider(settings.tokens.id_token_lifetime)
-
-    def _provider(self, id_token_lifetime: int) -> Provider:
-        if id_token_lifetime not in self._by_lifetime:
-            # oic refuses an http issuer even on loopback, which the config allows for development:
-            # validate an https twin, then put the real issuer (the ID token's iss) back.
-            https_twin = Endpoints("https://" + self.settings.issuer.split("://", 1)[1])
-            provider = Provider(
-                self._rsa_jwk(self.keyring.current),
-                discovery_document(https_twin, ["RS256"]),
-                self.codes,
-                self._clients,
-                Userinfo({}),
-                id_token_lifetime=id_token_lifetime,
-            )
-            provider.configuration_information["issuer"] = self.settings.issuer
-            self._by_lifetime[id_token_lifetime] = provider
-        return self._by_lifetime[id_token_lifetime]
-
-    def _rsa_jwk(self, key: SigningKey) -> RSAKey | None:
-        if key.alg != "RS256":
-            return None
-        if self._jwk is None or self._jwk[0] != key.kid:
-            pem = key.private_key.private_bytes(
-                serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
-            )
-            self._jwk = (key.kid, RSAKey(key=import_rsa_key(pem), kid=key.kid, alg="RS256", use="sig"))
-        return self._jwk[1]
+        # oic refuses an http issuer even on loopback, which the config allows for development:
+        # validate an https twin, then put the real issuer back. pyop signs nothing for us, so
+        # it holds no key.
+        https_twin = Endpoints("https://" + settings.issuer.split("://", 1)[1])
+        self._parser = Provider(
+            None, discovery_document(https_twin, ["RS256"]), self.codes, self._clients, Userinfo({})
+        )
+        self._parser.configuration_information["issuer"] = settings.issuer
 
     # -- authorization -----------------------------------------------------------------------
 
@@ -207,31 +184,24 @@ class PyopCore:
         access_token: str,
         extra: Mapping[str, Any],
     ) -> str:
-        """Signed with the newest key on disk (every worker re-reads it when it changes): RS256
-        through pyop, ES256 with ``cryptography``. Always with ``kid``."""
+        """Signed with the newest key on disk (every worker re-reads it when it changes), always
+        with ``kid``: the claims, then what OIDC Core §2 requires on top."""
         self.keyring.refresh()
         key = self.keyring.current
-        lifetime = client.id_token_lifetime or self.settings.tokens.id_token_lifetime
-        if key.alg != "RS256":
-            now = int(time.time())
-            body = {
-                **claims,
-                **extra,
-                "iss": self.settings.issuer,
-                "sub": sub,
-                "aud": client.client_id,
-                "iat": now,
-                "exp": now + lifetime,
-                "at_hash": at_hash(access_token, key.alg),
-            }
-            if nonce:
-                body["nonce"] = nonce
-            return sign_jwt(body, key)
-        provider = self._provider(lifetime)
-        provider.signing_key = self._rsa_jwk(key)
-        return provider._create_signed_id_token(
-            client.client_id, sub, dict(claims), nonce, None, access_token, dict(extra)
-        )
+        now = int(time.time())
+        body = {
+            **claims,
+            **extra,
+            "iss": self.settings.issuer,
+            "sub": sub,
+            "aud": client.client_id,
+            "iat": now,
+            "exp": now + (client.id_token_lifetime or self.settings.tokens.id_token_lifetime),
+            "at_hash": at_hash(access_token, key.alg),
+        }
+        if nonce:
+            body["nonce"] = nonce
+        return sign_jwt(body, key)
 
 
 def _for_pyop(req: AuthRequest) -> str:

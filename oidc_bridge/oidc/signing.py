@@ -1,7 +1,7 @@
-"""JWTs signed and verified with ``cryptography`` alone: ES256 ID tokens, logout tokens, hints.
+"""JWTs signed and verified with ``cryptography`` alone: ID tokens, logout tokens, hints.
 
-pyop signs RS256 through pyjwkest, whose ECDSA uses a non-cryptographic RNG (architecture.md);
-everything else is signed here. Verification is strict and fails one way only: ``InvalidJwt``
+Not through pyop's pyjwkest, whose ECDSA uses a non-cryptographic RNG (architecture.md) and
+whose RS256 costs four times the CPU (``provider.py``). Verification is strict and fails one way only: ``InvalidJwt``
 with a private detail, whatever the input, so the web layer has one error to map.
 """
 

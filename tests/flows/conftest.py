@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import secrets
 import threading
 from collections.abc import Iterator
@@ -20,7 +21,9 @@ from oidc_bridge.wecom_sim import Directory, SimulatorServer
 
 from .rp import Client, RelyingParty
 
-FLOWS_DB = 13
+# This package owns one db of the real Redis and flushes only it; a second checkout running
+# the flows at the same time picks another with OIDC_BRIDGE_FLOWS_DB.
+FLOWS_DB = int(os.environ.get("OIDC_BRIDGE_FLOWS_DB", "13"))
 WEB = Client("webapp", "http://127.0.0.1:9/login/callback", "webapp-secret-0123456789")
 SPA = Client("spa", "http://127.0.0.1:9/spa/callback")
 PORTAL = Client("portal", "http://127.0.0.1:9/portal/callback", "portal-secret-0123456789")
