@@ -11,7 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
-from .config.schema import Settings
+from .config.schema import Settings, WeComSettings
 from .connectors.wecom.client import shared_token_client
 from .errors import StoreUnavailable, WeComError
 from .oidc.discovery import Endpoints
@@ -36,17 +36,23 @@ def console_settings(settings: Settings) -> list[tuple[str, str]]:
     domain = parts.hostname or ""
     if parts.port and parts.port != default_port:
         domain = f"{domain}:{parts.port}"
-    return [
-        ("Web login callback domain (企业微信授权登录 → 授权回调域)", domain),
-        ("Trusted domain (网页授权及JS-SDK → 可信域名)", domain),
-        ("Callback URL the bridge uses", endpoints.callback_url),
-        ("Discovery URL for your applications", endpoints.url(endpoints.discovery_path)),
-        ("Corp ID / AgentId", f"{settings.wecom.corp_id} / {settings.wecom.agent_id}"),
-    ] + [
-        (f"App homepage (工作台应用主页) for {c.display_name}", endpoints.url(f"/start/{c.client_id}"))
-        for c in settings.clients
-        if c.initiate_login_uri
-    ]
+    return (
+        [
+            ("Web login callback domain (企业微信授权登录 → 授权回调域)", domain),
+            ("Trusted domain (网页授权及JS-SDK → 可信域名)", domain),
+            ("Callback URL the bridge uses", endpoints.callback_url),
+            ("Discovery URL for your applications", endpoints.url(endpoints.discovery_path)),
+        ]
+        + [
+            (f"Corp ID / AgentId{_of(settings, app)}", f"{app.corp_id} / {app.agent_id}")
+            for app in settings.wecom_apps
+        ]
+        + [
+            (f"App homepage (工作台应用主页) for {c.display_name}", endpoints.url(f"/start/{c.client_id}"))
+            for c in settings.clients
+            if c.initiate_login_uri
+        ]
+    )
 
 
 def findings(settings: Settings, store: Store | None = None) -> list[Finding]:
@@ -60,18 +66,31 @@ def findings(settings: Settings, store: Store | None = None) -> list[Finding]:
     except StoreUnavailable:
         out.append(Finding(False, "store", "Redis at redis_url does not answer"))
         return out
-    client = shared_token_client(settings.wecom, store)
+    for app in settings.wecom_apps:
+        out.extend(_wecom_findings(app, store, _of(settings, app)))
+    return out
+
+
+def _wecom_findings(app: WeComSettings, store: Store, label: str) -> list[Finding]:
+    """gettoken, then one call WeCom guards with the app's trusted-IP list."""
+    client = shared_token_client(app, store)
+    out: list[Finding] = []
     try:
         client.fetch_access_token()
-        out.append(Finding(True, "WeCom gettoken", "corp ID and app Secret are accepted"))
+        out.append(Finding(True, f"WeCom gettoken{label}", "corp ID and app Secret are accepted"))
         client.list_departments()
-        out.append(Finding(True, "WeCom API", "this machine's IP is trusted by the app"))
+        out.append(Finding(True, f"WeCom API{label}", "this machine's IP is trusted by the app"))
     except WeComError as err:
         code = f"errcode {err.errcode}" if err.errcode is not None else "no answer"
-        out.append(Finding(False, f"WeCom ({code})", err.admin_hint))
+        out.append(Finding(False, f"WeCom{label} ({code})", err.admin_hint))
     finally:
         client.close()
     return out
+
+
+def _of(settings: Settings, app: WeComSettings) -> str:
+    """ " of app <id>" when there are several apps to tell apart, else nothing."""
+    return f" of app {app.id} ({app.display_name})" if len(settings.wecom_apps) > 1 else ""
 
 
 def run_check(settings: Settings, out: Printer = print) -> int:

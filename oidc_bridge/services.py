@@ -1,4 +1,4 @@
-"""The object graph, built once at start: store, keys, clients, connector, protocol core, flows."""
+"""The object graph, built once at start: store, keys, clients, upstreams, protocol core, flows."""
 
 from __future__ import annotations
 
@@ -6,8 +6,7 @@ import atexit
 from dataclasses import dataclass
 
 from .config.schema import Settings
-from .connectors.base import Connector
-from .connectors.registry import build_connector
+from .connectors.upstreams import Upstreams, build_upstreams
 from .metrics import Metrics
 from .oidc.backchannel import BackchannelNotifier, default_post
 from .oidc.clients import ClientRegistry
@@ -30,7 +29,7 @@ class Services:
     store: Store
     keyring: KeyRing
     clients: ClientRegistry
-    connector: Connector
+    upstreams: Upstreams
     core: PyopCore
     sessions: Sessions
     tokens: Tokens
@@ -62,15 +61,15 @@ def build_services(
         store.count_errors_in(metrics)
     keyring = KeyRing.load_or_create(settings.keys_dir)
     clients = ClientRegistry(settings.clients)
-    connector = build_connector(settings.wecom, store, metrics=metrics)
+    upstreams = build_upstreams(settings, store, metrics)
     core = PyopCore(settings, store, keyring, clients)
     sessions = Sessions(store, settings.sessions)
-    tokens = Tokens(settings, store, clients, core, connector, sessions, metrics=metrics)
+    tokens = Tokens(settings, store, clients, core, upstreams, sessions, metrics=metrics)
     notifier = BackchannelNotifier(default_post)
     atexit.register(notifier.shutdown, False)
     logout = Logout(settings.issuer, keyring, clients, sessions, tokens.refresh_tokens, notifier)
     flow = LoginFlow(
-        store, connector, core, clients, sessions, settings.tokens.login_lifetime, metrics=metrics
+        store, upstreams, core, clients, sessions, settings.tokens.login_lifetime, metrics=metrics
     )
     cookies = CookiePolicy(
         settings.issuer, settings.tokens.login_lifetime, settings.sessions.absolute_lifetime
@@ -80,7 +79,7 @@ def build_services(
         store,
         keyring,
         clients,
-        connector,
+        upstreams,
         core,
         sessions,
         tokens,

@@ -30,7 +30,7 @@ from tests.flows.rp import Browser
 pytestmark = pytest.mark.redis
 
 # The loopback stack of tests/flows (simulator, bridge on the test Redis, logout receiver).
-sim, flows_redis, stack = flows.sim, flows.flows_redis, flows.stack
+sim, flows_redis, stack_with, stack = flows.sim, flows.flows_redis, flows.stack_with, flows.stack
 
 
 def samples(text: str) -> dict[tuple[str, frozenset[tuple[str, str]]], float]:

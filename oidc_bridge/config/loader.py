@@ -12,6 +12,7 @@ import datetime
 import difflib
 import os
 import tomllib
+import types
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Literal, get_args, get_origin, get_type_hints
@@ -24,6 +25,8 @@ DEFAULT_PATH = "oidc-bridge.toml"
 ENV_VAR = "OIDC_BRIDGE_CONFIG"
 # Set by the loader itself, never by the file.
 _TOP_LEVEL_EXCLUDED = frozenset({"wecom", "tokens", "sessions", "clients", "source"})
+# What a [[wecom.apps]] entry never takes from [wecom]: what is each app's own.
+_NOT_INHERITED = frozenset({"id", "name", "apps", "agent_id", "secret"})
 
 
 class _Bad:
@@ -84,6 +87,16 @@ def _read_toml(file: Path) -> dict[str, Any]:
     except tomllib.TOMLDecodeError as exc:
         # tomllib's message ends with "(at line N, column M)".
         raise ConfigError(f"not valid TOML: {exc}", file=where) from None
+
+
+# How an item type reads in an error: one, and many.
+_A = {int: "an integer", str: "a string"}
+_MANY = {int: "integers", str: "strings"}
+
+
+def _plural(hint: Any) -> str:
+    """What an array's items must be: "strings", "integers", or "integers or strings"."""
+    return " or ".join(_MANY.get(a, "values") for a in (get_args(hint) or (hint,)))
 
 
 def _kind(value: Any) -> str:
@@ -148,7 +161,24 @@ class _Reader:
         )
 
     def wecom(self, value: Any) -> WeComSettings | _Bad:
-        return self.section(WeComSettings, value, "wecom")
+        """[wecom], and each [[wecom.apps]] on top of what [wecom] sets."""
+        if not isinstance(value, dict) or "apps" not in value:
+            return self.section(WeComSettings, value, "wecom")
+        own = {k: v for k, v in value.items() if k != "apps"}
+        apps = value["apps"]
+        if not isinstance(apps, list) or not all(isinstance(a, dict) for a in apps):
+            self.section(WeComSettings, own, "wecom")
+            return self.fail("wecom.apps", f"must be an array of tables ([[wecom.apps]]), not {_kind(apps)}")
+        inherited = {k: v for k, v in own.items() if k not in _NOT_INHERITED}
+        built = [self.section(WeComSettings, own, "wecom")]
+        for i, app in enumerate(apps):
+            if "apps" in app:
+                self.fail(f"wecom.apps[{i}].apps", "apps cannot be nested; list every app under [wecom]")
+                continue
+            built.append(self.section(WeComSettings, {**inherited, **app}, f"wecom.apps[{i}]"))
+        if any(isinstance(b, _Bad) for b in built):
+            return _BAD
+        return dataclasses.replace(built[0], apps=tuple(built[1:]))
 
     def tokens(self, value: Any) -> TokenSettings | _Bad:
         return self.section(TokenSettings, value, "tokens")
@@ -223,7 +253,7 @@ class _Reader:
         origin, args = get_origin(hint), get_args(hint)
         if origin is tuple:
             if not isinstance(value, list):
-                return self.fail(key, f"must be an array of strings, not {_kind(value)}")
+                return self.fail(key, f"must be an array of {_plural(args[0])}, not {_kind(value)}")
             items = [self.convert(v, args[0], f"{key}[{i}]") for i, v in enumerate(value)]
             return _BAD if any(isinstance(v, _Bad) for v in items) else tuple(items)
         if origin is dict:
@@ -238,6 +268,11 @@ class _Reader:
             if text not in args:
                 return self.fail(key, f"must be one of {', '.join(map(repr, args))}, not {text!r}")
             return text
+        if origin is types.UnionType and type(None) not in args:
+            # ``int | str`` (allowed_tags: a tag id or a tag name): the value keeps the type it has.
+            if isinstance(value, bool) or not isinstance(value, args):
+                return self.fail(key, f"must be {' or '.join(_A[a] for a in args)}, not {_kind(value)}")
+            return self.scalar(value, type(value), key)
         if type(None) in args:  # ``str | None``: TOML has no null, so only the other type is possible
             return self.convert(value, next(a for a in args if a is not type(None)), key)
         return self.scalar(value, hint, key)

@@ -20,7 +20,7 @@ class WeComSettings:
 
     corp_id: str
     agent_id: str
-    secret: str
+    secret: str = field(repr=False)  # never in a log line or a traceback's locals
     # Overridable so tests and the demo can point at the simulator.
     api_base: str = "https://qyapi.weixin.qq.com"
     oauth_base: str = "https://open.weixin.qq.com"
@@ -42,6 +42,18 @@ class WeComSettings:
     # How long email, mobile, avatar and gender from an in-app login (with consent) are
     # remembered, so a later browser login of the same person still has them; 0 forgets at once.
     remember_private_fields: int = 30 * 24 * 3600
+    # Names this app in client settings (``wecom_apps``) and in the authorize parameter
+    # ``wecom_app``; lowercase letters, digits and "-".
+    id: str = "main"
+    # Shown when a person chooses which WeCom to sign in with; defaults to the corp ID.
+    name: str = ""
+    # More apps, of this corp or of others ([[wecom.apps]]): each inherits every key of [wecom]
+    # it does not set itself, except id, name and apps.
+    apps: tuple[WeComSettings, ...] = ()
+
+    @property
+    def display_name(self) -> str:
+        return self.name or f"WeCom {self.corp_id}"
 
 
 AuthMethod = Literal["", "client_secret_basic", "client_secret_post", "none"]
@@ -54,7 +66,7 @@ class ClientSettings:
     client_id: str
     redirect_uris: tuple[str, ...]
     # Neither secret nor hash: a public client, which must use PKCE S256.
-    client_secret: str | None = None
+    client_secret: str | None = field(default=None, repr=False)
     # An Argon2 hash of the secret (``oidc-bridge hash-secret``), so the config holds no secret.
     client_secret_hash: str | None = None
     post_logout_redirect_uris: tuple[str, ...] = ()
@@ -77,6 +89,14 @@ class ClientSettings:
     # Both empty: everyone the WeCom app lets sign in.
     allowed_departments: tuple[int, ...] = ()
     allowed_users: tuple[str, ...] = ()
+    # WeCom tags (标签), by id (an integer) or name (a string); a tag on a department covers its
+    # sub-departments. Any of the three lists matching lets the person in. Setting it on any
+    # client makes every login look the person's tags up (one cached index, department_cache_ttl).
+    allowed_tags: tuple[int | str, ...] = ()
+    # The WeCom apps ([wecom] id, [[wecom.apps]] ids) people may sign in to this client through;
+    # empty: every configured app. With more than one, people choose (or the client sends
+    # ``wecom_app`` on the authorization request).
+    wecom_apps: tuple[str, ...] = ()
     # Extra claim names for apps that read their own (NocoBase reads "phone"): alias -> claim.
     claim_aliases: dict[str, str] = field(default_factory=dict)
     # "names" (department names) or "ids" (department ids as strings) in the groups claim.
@@ -137,10 +157,10 @@ class Settings:
     # What ``sub`` is: "userid" (WeCom's userid), "corp_userid" ("{corp_id}/{userid}", unique
     # across corps), or "hash" (an opaque HMAC of corp and userid with ``subject_salt``).
     subject: SubjectPolicy = "userid"
-    subject_salt: str = ""
+    subject_salt: str = field(default="", repr=False)
     # The setup page at {issuer}/setup is off unless this is set; sign in with any user name and
     # this as the password (HTTP Basic). Use env: or file: to keep it out of the file.
-    setup_token: str = ""
+    setup_token: str = field(default="", repr=False)
     # How many reverse proxies (TLS terminators) in front may set X-Forwarded-*; 0 trusts none.
     # URLs always come from ``issuer``, so this only decides the client IP and scheme Flask sees.
     trusted_proxies: int = 0
@@ -149,6 +169,11 @@ class Settings:
     log_level: str = "INFO"
     # The file these settings came from, for messages; None when built in code.
     source: str | None = None
+
+    @property
+    def wecom_apps(self) -> tuple[WeComSettings, ...]:
+        """Every WeCom app people can sign in through: [wecom] first, then [[wecom.apps]]."""
+        return (self.wecom, *self.wecom.apps)
 
     def client(self, client_id: str) -> ClientSettings | None:
         for c in self.clients:

@@ -6,6 +6,7 @@ run (Dex's ``cmd/dex/config.go`` habit); the CLI still prints only the first, as
 
 from __future__ import annotations
 
+import difflib
 import ipaddress
 import re
 from collections.abc import Sequence
@@ -13,7 +14,7 @@ from urllib.parse import SplitResult, urlsplit
 
 from ..errors import ConfigError
 from ..oidc.claims import RESERVED_CLAIMS, SUPPORTED_CLAIMS, SUPPORTED_SCOPES
-from .schema import ClientSettings, Settings
+from .schema import ClientSettings, Settings, WeComSettings
 
 LOG_FORMATS = ("text", "json")
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
@@ -108,6 +109,7 @@ class _Checks:
                 self.fail(f"{key}.redirect_uris", "at least one redirect URI is required")
             self.client_auth(key, c)
             self.client_grants(key, c)
+            self.client_apps(key, c)
             for name, uris in (
                 ("redirect_uris", c.redirect_uris),
                 ("post_logout_redirect_uris", c.post_logout_redirect_uris),
@@ -126,6 +128,14 @@ class _Checks:
             self.fail(f"{key}.token_endpoint_auth_method", '"none" is for public clients: remove the secret')
         if method not in ("", "none") and c.is_public:
             self.fail(f"{key}.token_endpoint_auth_method", f"{method} needs a client_secret(_hash)")
+
+    def client_apps(self, key: str, c: ClientSettings) -> None:
+        known = [app.id for app in self.s.wecom_apps]
+        for app_id in c.wecom_apps:
+            if app_id not in known:
+                close = difflib.get_close_matches(app_id, known, n=1)
+                hint = f"; did you mean {close[0]!r}?" if close else f"; the apps are {', '.join(known)}"
+                self.fail(f"{key}.wecom_apps", f"no WeCom app has id {app_id!r}{hint}")
 
     def client_grants(self, key: str, c: ClientSettings) -> None:
         for grant in c.grant_types:
@@ -148,6 +158,10 @@ class _Checks:
             value = getattr(c, name)
             if value is not None and value <= 0:
                 self.fail(f"{key}.{name}", "must be a positive number of seconds")
+        for i, tag in enumerate(c.allowed_tags):
+            # WeCom tag ids start at 1 and names are never empty: anything else matches nobody.
+            if tag == "" or (isinstance(tag, int) and tag <= 0):
+                self.fail(f"{key}.allowed_tags[{i}]", "must be a tag id (1 or more) or a tag name")
         if c.initiate_login_uri is not None and not _absolute_without_fragment(c.initiate_login_uri):
             self.fail(f"{key}.initiate_login_uri", "must be an absolute URI without a fragment")
         if c.backchannel_logout_uri is not None:
@@ -162,31 +176,55 @@ class _Checks:
                 self.fail(f"{key}.backchannel_logout_uri", "must be an https URL (http only on loopback)")
 
     def wecom(self) -> None:
-        w = self.s.wecom
+        """Each app on its own, then what must hold across them."""
+        apps = self.s.wecom_apps
+        for i, app in enumerate(apps):
+            self.wecom_app("wecom" if i == 0 else f"wecom.apps[{i - 1}]", app)
+        ids: dict[str, int] = {}
+        pairs: set[tuple[str, str]] = set()
+        for i, app in enumerate(apps):
+            key = "wecom" if i == 0 else f"wecom.apps[{i - 1}]"
+            if app.id in ids:
+                self.fail(f"{key}.id", f"duplicate WeCom app id {app.id!r}: give each app its own")
+            ids[app.id] = i
+            if (app.corp_id, app.agent_id) in pairs:
+                self.fail(f"{key}.agent_id", f"app {app.agent_id} of corp {app.corp_id} is listed twice")
+            pairs.add((app.corp_id, app.agent_id))
+        corps = {app.corp_id for app in apps}
+        if len(corps) > 1 and self.s.subject == "userid":
+            self.fail(
+                "subject",
+                'subject = "userid" cannot tell apart two people of different corps with the same '
+                'userid; with several corps use "corp_userid" or "hash"',
+            )
+
+    def wecom_app(self, key: str, w: WeComSettings) -> None:
+        if not _APP_ID.fullmatch(w.id):
+            self.fail(f"{key}.id", "must be 1-32 lowercase letters, digits or '-', not starting with '-'")
         for name in ("corp_id", "agent_id", "secret"):
             if not getattr(w, name):
-                self.fail(f"wecom.{name}", "must not be empty")
+                self.fail(f"{key}.{name}", "must not be empty")
         for name in ("api_base", "oauth_base", "sso_base"):
             parts = _split(getattr(w, name))
             if parts is None or parts.scheme not in ("http", "https") or not parts.hostname:
-                self.fail(f"wecom.{name}", "must be an absolute http(s) URL")
+                self.fail(f"{key}.{name}", "must be an absolute http(s) URL")
             elif parts.query or parts.fragment:
-                self.fail(f"wecom.{name}", "must not have a query or fragment")
+                self.fail(f"{key}.{name}", "must not have a query or fragment")
         for name in ("connect_timeout", "read_timeout"):
             if not 0 < getattr(w, name) <= _MAX_TIMEOUT:
-                self.fail(f"wecom.{name}", f"must be more than 0 and at most {_MAX_TIMEOUT:g} seconds")
+                self.fail(f"{key}.{name}", f"must be more than 0 and at most {_MAX_TIMEOUT:g} seconds")
         if w.department_cache_ttl < 0:
-            self.fail("wecom.department_cache_ttl", "must be 0 or more seconds")
+            self.fail(f"{key}.department_cache_ttl", "must be 0 or more seconds")
         if w.remember_private_fields < 0:
-            self.fail("wecom.remember_private_fields", "must be 0 or more seconds")
+            self.fail(f"{key}.remember_private_fields", "must be 0 or more seconds")
         if w.email_domain and not re.fullmatch(r"[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+", w.email_domain):
-            self.fail("wecom.email_domain", "must be a domain name like example.com, without @")
+            self.fail(f"{key}.email_domain", "must be a domain name like example.com, without @")
         if w.lang not in LANGS:
-            self.fail("wecom.lang", 'must be "" (WeCom decides), "zh" or "en"')
+            self.fail(f"{key}.lang", 'must be "" (WeCom decides), "zh" or "en"')
         for name in w.verify_files:
             if not _VERIFY_FILE.match(name):
                 self.fail(
-                    f"wecom.verify_files.{name}",
+                    f"{key}.verify_files.{name}",
                     "must be the file name WeCom gives, WW_verify_<letters and digits>.txt",
                 )
 
@@ -223,6 +261,7 @@ class _Checks:
             self.fail("trusted_proxies", "must be the number of proxies in front, 0 to 5")
 
 
+_APP_ID = re.compile(r"[a-z0-9][a-z0-9-]{0,31}")
 _SENTINEL_URL = re.compile(r"^redis\+sentinel://[^/\s]+(,[^/\s]+)*/[A-Za-z0-9._-]+(/\d+)?$")
 
 

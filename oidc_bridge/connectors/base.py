@@ -46,6 +46,9 @@ class Identity:
     # The person's own department ids, and those plus every department above them.
     department_ids: tuple[int, ...] = ()
     department_ancestry: tuple[int, ...] = ()
+    # WeCom tags (id, name) carried directly or through a department; filled only when some
+    # client's access policy uses tags (looking them up costs WeCom calls).
+    tags: tuple[tuple[int, str], ...] = ()
     # Which login page was used: "web" (QR / SSO) or "inapp" (inside the WeCom client).
     entry: str = "web"
 

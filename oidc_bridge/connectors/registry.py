@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from types import MappingProxyType
+from typing import Protocol
 
 from ..config.schema import WeComSettings
 from ..errors import ConfigError
@@ -12,18 +13,30 @@ from ..store.base import Store
 from .base import Connector
 from .wecom import build_wecom_connector
 
-Factory = Callable[[WeComSettings, Store, Recorder], Connector]
+
+class Factory(Protocol):
+    def __call__(
+        self, settings: WeComSettings, store: Store, metrics: Recorder, *, resolve_tags: bool = False
+    ) -> Connector: ...
+
 
 FACTORIES: Mapping[str, Factory] = MappingProxyType({"wecom": build_wecom_connector})
 
 
 def build_connector(
-    settings: WeComSettings, store: Store, kind: str = "wecom", metrics: Recorder = NO_METRICS
+    settings: WeComSettings,
+    store: Store,
+    kind: str = "wecom",
+    metrics: Recorder = NO_METRICS,
+    resolve_tags: bool = False,
 ) -> Connector:
-    """The connector for ``kind``, built once at start and shared by every request."""
+    """The connector for ``kind``, built once at start and shared by every request.
+
+    ``resolve_tags``: some client's policy uses tags, so the connector must look them up.
+    """
     factory = FACTORIES.get(kind)
     if factory is None:
         raise ConfigError(
             f"unknown connector {kind!r}; known: {', '.join(sorted(FACTORIES))}", key="connector"
         )
-    return factory(settings, store, metrics)
+    return factory(settings, store, metrics, resolve_tags=resolve_tags)

@@ -54,6 +54,10 @@ def claims_from_identity(identity: Identity, sub: str | None = None) -> dict[str
     claims["groups"] = list(identity.groups)
     claims["_department_ids"] = list(identity.department_ids)
     claims["_department_ancestry"] = list(identity.department_ancestry)
+    if identity.tags:
+        # For allowed_tags, matched by id or name; only present when some client uses tags.
+        claims["_tag_ids"] = [tag_id for tag_id, _name in identity.tags]
+        claims["_tag_names"] = [name for _id, name in identity.tags if name]
     return claims
 
 

@@ -1,8 +1,9 @@
 """JWTs signed and verified with ``cryptography`` alone: ID tokens, logout tokens, hints.
 
 Not through pyop's pyjwkest, whose ECDSA uses a non-cryptographic RNG (architecture.md) and
-whose RS256 costs four times the CPU (``provider.py``). Verification is strict and fails one way only: ``InvalidJwt``
-with a private detail, whatever the input, so the web layer has one error to map.
+whose RS256 costs four times the CPU (``provider.py``). Verification is strict and fails one
+way only: ``InvalidJwt`` with a private detail, whatever the input, so the web layer has one
+error to map.
 """
 
 from __future__ import annotations

@@ -10,8 +10,9 @@ import hmac
 from ..config.schema import Settings
 
 
-def subject_for(settings: Settings, userid: str) -> str:
-    corp = settings.wecom.corp_id
+def subject_for(settings: Settings, userid: str, *, corp_id: str | None = None) -> str:
+    """``sub`` for a person of ``corp_id`` (the corp they signed in through; default [wecom]'s)."""
+    corp = corp_id or settings.wecom.corp_id
     if settings.subject == "corp_userid":
         return f"{corp}/{userid}"
     if settings.subject == "hash":

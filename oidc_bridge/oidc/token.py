@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..config.schema import ClientSettings, Settings
-from ..connectors.base import Connector
+from ..connectors.upstreams import Upstreams
 from ..errors import (
     AccessDenied,
     InvalidGrant,
@@ -36,6 +36,7 @@ from ..store.base import Store
 from ..store.pyop_adapter import StoreMapping
 from .claims import claims_for_client, claims_for_scopes, claims_from_identity
 from .clients import ClientRegistry
+from .policy import check_access
 from .provider import KEY_AUTH_REQUEST, KEY_CLAIMS, KEY_EXTRA, PyopCore
 from .refresh import Family, RefreshTokens
 from .sessions import Sessions
@@ -43,6 +44,10 @@ from .sessions import Sessions
 GRANT_TYPES = ("authorization_code", "refresh_token")
 
 log = logging.getLogger(__name__)
+
+KEPT_AT_REFRESH = frozenset(
+    {"email", "email_verified", "phone_number", "phone_number_verified", "picture", "gender", "_wecom_app"}
+)
 
 
 @dataclass(frozen=True)
@@ -64,7 +69,7 @@ class Tokens:
         store: Store,
         clients: ClientRegistry,
         core: PyopCore,
-        connector: Connector,
+        upstreams: Upstreams,
         sessions: Sessions,
         clock: Callable[[], float] = time.time,
         *,
@@ -75,7 +80,7 @@ class Tokens:
         self.clients = clients
         self.core = core
         self.refresh_tokens = RefreshTokens(store, clock)
-        self._connector = connector
+        self._upstreams = upstreams
         self._sessions = sessions
         self._clock = clock
         longest = max(
@@ -180,6 +185,7 @@ class Tokens:
             raise InvalidGrant("refresh token issued to another client")
         scope = self._narrowed_scope(family, params.get("scope"))
         claims = self._recheck_person(family)
+        self._recheck_policy(client, family, claims)
         new_token = self.refresh_tokens.rotate(token, family, claims)
         if new_token is None:
             raise InvalidGrant("refresh token used concurrently")
@@ -190,8 +196,12 @@ class Tokens:
     def _recheck_person(self, family: Family) -> dict[str, Any]:
         """Someone disabled or gone in WeCom loses access at the next refresh; WeCom being down
         is temporarily_unavailable, and the refresh token stays usable."""
+        upstream = self._upstreams.get(family.claims.get("_wecom_app"))
+        if upstream is None:
+            self.refresh_tokens.revoke_family(family.family_id, "its WeCom app is no longer configured")
+            raise InvalidGrant("the WeCom app this login came through is no longer configured")
         try:
-            identity = self._connector.refresh_identity(family.claims.get("_wecom_userid", family.sub))
+            identity = upstream.connector.refresh_identity(family.claims.get("_wecom_userid", family.sub))
         except LoginRefused as exc:
             self.refresh_tokens.revoke_family(
                 family.family_id, f"person may no longer sign in ({exc.reason})"
@@ -201,9 +211,19 @@ class Tokens:
             log.warning("WeCom re-check at refresh failed: errcode=%s hint=%s", exc.errcode, exc.admin_hint)
             err = exc.as_oauth_error()
             raise (InvalidGrant(exc.detail) if isinstance(err, AccessDenied) else err) from exc
-        fresh = claims_from_identity(identity, family.sub)
-        # user/get gives no email or mobile to new apps: keep what in-app consent gave at login.
-        return {**family.claims, **{k: v for k, v in fresh.items() if v not in (None, [])}}
+        # WeCom's answer now replaces the login's (departments, tags, name), even when empty;
+        # only what in-app consent alone gives (user/get gives new apps no email or mobile) and
+        # the app the person came through are kept from the login.
+        kept = {k: v for k, v in family.claims.items() if k in KEPT_AT_REFRESH}
+        return {**kept, **claims_from_identity(identity, family.sub)}
+
+    def _recheck_policy(self, client: ClientSettings, family: Family, claims: Mapping[str, Any]) -> None:
+        """Moved out of the client's departments (or tags) since login: no new tokens."""
+        try:
+            check_access(client, claims)
+        except LoginRefused as exc:
+            self.refresh_tokens.revoke_family(family.family_id, f"access policy: {exc.reason}")
+            raise InvalidGrant(f"{client.client_id}'s access policy refuses the person now") from exc
 
     @staticmethod
     def _narrowed_scope(family: Family, requested: str | None) -> str:

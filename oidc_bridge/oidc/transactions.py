@@ -19,8 +19,17 @@ from dataclasses import asdict, dataclass
 from typing import Any
 from urllib.parse import quote, urlencode
 
-from ..connectors.base import Connector, LoginContext
-from ..errors import AccessDenied, BrowserError, LoginRefused, LoginRequired, OAuthError, WeComError
+from ..connectors.base import LoginContext
+from ..connectors.upstreams import Upstream, Upstreams
+from ..errors import (
+    AccessDenied,
+    BrowserError,
+    InvalidRequest,
+    LoginRefused,
+    LoginRequired,
+    OAuthError,
+    WeComError,
+)
 from ..metrics import NO_METRICS, Recorder
 from ..observability import bind, new_request_id
 from ..store.base import Keys, Store, getdel_json, set_json, token_hash
@@ -88,6 +97,8 @@ class ParkedLogin:
     started: float
     # Ties this login's log lines together: authorize, WeCom callback, token.
     login_id: str = ""
+    # The WeCom app the person was sent to ([wecom] id); "" from before there were several.
+    upstream: str = ""
 
     def to_json(self) -> dict[str, Any]:
         data = asdict(self)
@@ -106,17 +117,19 @@ class ParkedLogin:
             connector_data=dict(data["connector_data"]),
             started=data["started"],
             login_id=data.get("login_id", ""),
+            upstream=data.get("upstream", ""),
         )
 
 
 @dataclass(frozen=True)
 class Outcome:
-    """Either a reply to the client, or the WeCom page to send the browser to; plus the session
-    cookie to set when a fresh login made one."""
+    """A reply to the client, the WeCom page to send the browser to, or the WeCom apps for the
+    person to choose from; plus the session cookie to set when a fresh login made one."""
 
     reply: ClientReply | None = None
     wecom_url: str | None = None
     session_cookie: str | None = None
+    choices: tuple[Upstream, ...] = ()
 
 
 class LoginFailed(Exception):
@@ -140,7 +153,7 @@ class LoginFlow:
     def __init__(
         self,
         store: Store,
-        connector: Connector,
+        upstreams: Upstreams,
         core: PyopCore,
         clients: ClientRegistry,
         sessions: Sessions,
@@ -150,7 +163,7 @@ class LoginFlow:
     ) -> None:
         self._metrics = metrics
         self._store = store
-        self._connector = connector
+        self._upstreams = upstreams
         self._core = core
         self._clients = clients
         self._sessions = sessions
@@ -160,13 +173,24 @@ class LoginFlow:
     def authorize(
         self, req: AuthRequest, session: Session | None, user_agent: str, browser_secret: str
     ) -> Outcome:
-        """Reuse the SSO session when allowed; ``prompt=none`` never shows WeCom."""
+        """Reuse the SSO session when allowed; ``prompt=none`` never shows WeCom. With several
+        WeCom apps open to the client, the person chooses unless the request named one."""
         assert req.target is not None
         login_id = new_request_id()
         bind(login_id=login_id, client_id=req.client_id)
         now = time.time()
+        offered = self._upstreams.for_client(self._clients.get(req.client_id))
+        wanted = req.params.get("wecom_app")
+        if wanted:
+            offered = tuple(u for u in offered if u.id == wanted)
+            if not offered:
+                err = InvalidRequest(f"wecom_app {wanted[:64]!r} is not open to {req.client_id}")
+                return Outcome(reply=ClientReply.error(req.target, self._issuer, err))
         reusable = (
-            session is not None and "login" not in req.prompt and session.satisfies_max_age(req.max_age, now)
+            session is not None
+            and "login" not in req.prompt
+            and session.satisfies_max_age(req.max_age, now)
+            and self._upstreams.get(session.claims.get("_wecom_app")) in offered
         )
         if reusable and session is not None:
             self._check_access(req, session.claims)
@@ -180,9 +204,13 @@ class LoginFlow:
             return Outcome(
                 reply=ClientReply.error(req.target, self._issuer, LoginRequired("no usable session"))
             )
-        return Outcome(wecom_url=self._park(req, user_agent, browser_secret, login_id))
+        if len(offered) > 1:
+            return Outcome(choices=offered)
+        return Outcome(wecom_url=self._park(req, offered[0], user_agent, browser_secret, login_id))
 
-    def _park(self, req: AuthRequest, user_agent: str, browser_secret: str, login_id: str) -> str:
+    def _park(
+        self, req: AuthRequest, upstream: Upstream, user_agent: str, browser_secret: str, login_id: str
+    ) -> str:
         handle = new_handle()
         ctx = LoginContext(
             state=handle,
@@ -190,13 +218,14 @@ class LoginFlow:
             user_agent=user_agent,
             scopes=frozenset(req.scopes),
         )
-        redirect = self._connector.login_url(ctx)
+        redirect = upstream.connector.login_url(ctx)
         parked = ParkedLogin(
-            req, token_hash(browser_secret), dict(redirect.connector_data), time.time(), login_id
+            req, token_hash(browser_secret), dict(redirect.connector_data), time.time(), login_id, upstream.id
         )
-        log.info("login started: to WeCom's %s page", parked.connector_data.get("entry", "web"))
+        entry = parked.connector_data.get("entry", "web")
+        log.info("login started: to WeCom's %s page of app %s", entry, upstream.id)
         set_json(self._store, Keys.login(handle), parked.to_json(), self._ttl)
-        self._metrics.login_started(parked.connector_data.get("entry", "web"))
+        self._metrics.login_started(entry)
         return redirect.url
 
     def finish(self, params: Mapping[str, str], browser_secret: str | None) -> Outcome:
@@ -207,8 +236,15 @@ class LoginFlow:
         bind(login_id=parked.login_id, client_id=req.client_id)
         client = self._clients.get(req.client_id)
         client_name = client.display_name if client else req.client_id
+        upstream = self._upstreams.get(parked.upstream)
+        if upstream is None:
+            raise BrowserError(
+                "This sign-in went to a WeCom app the bridge no longer uses.",
+                "Go back to the application and start signing in again.",
+                detail=f"callback for WeCom app {parked.upstream!r}, no longer configured",
+            )
         try:
-            identity = self._connector.handle_callback(params, parked.connector_data)
+            identity = upstream.connector.handle_callback(params, parked.connector_data)
         except LoginRefused as exc:
             log.info("login refused: %s (reason=%s)", exc.detail, exc.reason)
             self._metrics.login_failed(exc.reason)
@@ -231,7 +267,8 @@ class LoginFlow:
             raise LoginFailed(
                 exc, exc.user_message, reply, client_name, err.status if err.status >= 500 else 403
             ) from exc
-        claims = claims_from_identity(identity, subject_for(self._core.settings, identity.user_id))
+        sub = subject_for(self._core.settings, identity.user_id, corp_id=upstream.corp_id)
+        claims = {**claims_from_identity(identity, sub), "_wecom_app": upstream.id}
         self._check_access(req, claims)
         session, cookie = self._sessions.create(claims, identity.entry, req.client_id)
         log.info("login completed for client %s via WeCom %s entry", req.client_id, identity.entry)

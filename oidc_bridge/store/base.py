@@ -61,6 +61,11 @@ class Keys:
         return f"wecom:dept:{corp_id}:{agent_id}"
 
     @staticmethod
+    def wecom_tags(corp_id: str, agent_id: str) -> str:
+        # Per app, like departments: tag members are answered within the app's visible range.
+        return f"wecom:tags:{corp_id}:{agent_id}"
+
+    @staticmethod
     def session(sid: str) -> str:
         return f"session:{sid}"
 

@@ -3,10 +3,11 @@ introspection and RP-initiated logout."""
 
 from __future__ import annotations
 
-from urllib.parse import unquote_plus
+from urllib.parse import unquote_plus, urlencode
 
 from flask import Blueprint, Response, current_app, jsonify, redirect, render_template, request
 
+from ..connectors.upstreams import Upstream
 from ..errors import InvalidRequest
 from ..oidc.authorize import AuthorizationError, validate_authorization_request
 from ..oidc.discovery import discovery_document
@@ -77,8 +78,22 @@ def authorize() -> Response:
     outcome = svc.flow.authorize(req, session, request.headers.get("User-Agent", ""), secret)
     if outcome.reply is not None:
         return send(outcome.reply)
+    if outcome.choices:
+        return _choose(req.client_id, outcome.choices, raw)
     response.headers["Location"] = outcome.wecom_url or ""
     return response
+
+
+def _choose(client_id: str, choices: tuple[Upstream, ...], raw: bytes) -> Response:
+    """The WeCom apps to choose from: each link is this same request (query or form body, as
+    sent) naming its app, so nothing is parked before the person chooses."""
+    client = services().clients.get(client_id)
+    query = raw.decode("latin-1")
+    # Relative to this page, /authorize: right behind any proxy, whatever host it was reached by.
+    links = [{"name": u.name, "url": f"?{query}&{urlencode({'wecom_app': u.id})}"} for u in choices]
+    name = client.display_name if client else client_id
+    html = render_template("choose.html", client_name=name, choices=links)
+    return no_store(Response(html, mimetype="text/html"))
 
 
 @bp.post("/token")

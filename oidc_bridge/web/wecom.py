@@ -26,7 +26,11 @@ def callback() -> Response:
 @verify_bp.get("/WW_verify_<suffix>.txt")
 def verify_file(suffix: str) -> Response:
     """WeCom's trusted-domain check fetches WW_verify_*.txt from the domain root (wecom-api.md §5)."""
-    content = services().settings.wecom.verify_files.get(f"WW_verify_{suffix}.txt")
+    name = f"WW_verify_{suffix}.txt"
+    # Each app's trusted-domain check asks for its own file; they all live at the one root.
+    content = next(
+        (app.verify_files[name] for app in services().settings.wecom_apps if name in app.verify_files), None
+    )
     if content is None:
         abort(404)
     return Response(content, mimetype="text/plain")

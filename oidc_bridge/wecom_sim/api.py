@@ -11,7 +11,7 @@ from typing import Any
 from flask import Blueprint, Response, jsonify, request
 
 from .credentials import App
-from .directory import SimDepartment, SimUser
+from .directory import SimDepartment, SimTag, SimUser
 from .errors import SimApiError
 from .state import current_state
 
@@ -132,6 +132,39 @@ def department_get() -> Response:
     if dept is None:
         raise SimApiError(60123)
     return ok(department=_dept(dept))
+
+
+@bp.get("/tag/list")
+def tag_list() -> Response:
+    """Doc 90216: every tag, ids and names only; members need one tag/get each."""
+    _guard()
+    return ok(taglist=[{"tagid": t.id, "tagname": t.name} for t in current_state().directory.tags])
+
+
+@bp.get("/tag/get")
+def tag_get() -> Response:
+    """Doc 90213: a tag's people (members only) and departments; 40068 for an unknown tagid."""
+    _guard()
+    d = current_state().directory
+    tag = _tag(request.args.get("tagid"))
+    users = [d.user(u) for u in tag.userids]
+    return ok(
+        tagname=tag.name,
+        userlist=[{"userid": u.userid, "name": u.name} for u in users if u is not None and u.member],
+        partylist=list(tag.department_ids),
+    )
+
+
+def _tag(raw: str | None) -> SimTag:
+    if not raw:
+        raise SimApiError(41017)
+    try:
+        tag = current_state().directory.tag(int(raw))
+    except ValueError:
+        raise SimApiError(40068) from None
+    if tag is None:
+        raise SimApiError(40068)
+    return tag
 
 
 def _departments() -> list[SimDepartment]:

@@ -54,6 +54,16 @@ class SimDepartment:
 
 
 @dataclass
+class SimTag:
+    """One tag (标签): it holds people directly and whole departments (sub-departments included)."""
+
+    id: int
+    name: str
+    userids: tuple[str, ...] = ()
+    department_ids: tuple[int, ...] = ()
+
+
+@dataclass
 class Directory:
     """One corp with one self-built app: credentials, people, departments and console settings.
 
@@ -66,6 +76,7 @@ class Directory:
     secret: str
     users: list[SimUser] = field(default_factory=list)
     departments: list[SimDepartment] = field(default_factory=list)
+    tags: list[SimTag] = field(default_factory=list)
     trusted_ips: tuple[str, ...] | None = None
     trusted_domain: str | None = None  # "host[:port]" that redirect_uri must match exactly
     legacy_app: bool = False
@@ -76,6 +87,9 @@ class Directory:
 
     def department(self, dept_id: int) -> SimDepartment | None:
         return next((d for d in self.departments if d.id == dept_id), None)
+
+    def tag(self, tag_id: int) -> SimTag | None:
+        return next((t for t in self.tags if t.id == tag_id), None)
 
     def subtree(self, root_id: int) -> list[SimDepartment]:
         """A department and everything below it, parents first, as WeCom lists them."""
@@ -120,7 +134,11 @@ class Directory:
             SimDepartment(2, "研发部", 1, "R&D", order=99999000),
             SimDepartment(3, "销售部", 1, "Sales", order=99998000),
         ]
-        return cls(corp_id, agent_id, secret, users, departments)
+        tags = [
+            SimTag(1, "财务审批", userids=("lisi",)),
+            SimTag(2, "研发全员", department_ids=(2,)),
+        ]
+        return cls(corp_id, agent_id, secret, users, departments, tags)
 
 
 def _digest(kind: str, value: str, length: int) -> str:

@@ -99,6 +99,36 @@ MISTAKES = {
         "clients[0].redirect_uris[1]",
         "string",
     ),
+    "allowed_tags a number": (
+        (REDIRECT, REDIRECT + "\nallowed_tags = 3"),
+        "clients[0].allowed_tags",
+        "must be an array of integers or strings, not an integer",
+    ),
+    "allowed_tags with a fraction": (
+        (REDIRECT, REDIRECT + '\nallowed_tags = [3, "财务审批", 1.5]'),
+        "clients[0].allowed_tags[2]",
+        "must be an integer or a string, not a number with a fraction",
+    ),
+    "allowed_tags with true": (
+        (REDIRECT, REDIRECT + "\nallowed_tags = [true]"),
+        "clients[0].allowed_tags[0]",
+        "must be an integer or a string, not true/false",
+    ),
+    "allowed_tags with an empty name": (
+        (REDIRECT, REDIRECT + '\nallowed_tags = [""]'),
+        "clients[0].allowed_tags[0]",
+        "tag id (1 or more) or a tag name",
+    ),
+    "allowed_tags with tag id 0": (
+        (REDIRECT, REDIRECT + "\nallowed_tags = [0]"),
+        "clients[0].allowed_tags[0]",
+        "tag id (1 or more) or a tag name",
+    ),
+    "allowed_departments a string": (
+        (REDIRECT, REDIRECT + '\nallowed_departments = "2"'),
+        "clients[0].allowed_departments",
+        "must be an array of integers, not a string",
+    ),
     "wecom not a table": (("[wecom]", 'wecom = "x"\n[wecomm]'), "wecom", "must be a table"),
     "verify_files not a table": (
         ("[[clients]]", 'verify_files = "WW_verify_a.txt"\n[[clients]]'),

@@ -96,6 +96,15 @@ redirect_uris = ["https://grafana.example.com/cb"]
     assert s.tokens == TokenSettings(600, 300, 30, 120)
 
 
+def test_allowed_tags_take_ids_and_names_in_order(write_config: WriteConfig) -> None:
+    text = GOOD + 'allowed_departments = [2]\nallowed_tags = [3, "财务审批", 7]\n'
+    client = load_config(write_config(text), env=ENV).clients[0]
+    assert client.allowed_tags == (3, "财务审批", 7)
+    assert [type(t) for t in client.allowed_tags] == [int, str, int]
+    assert client.allowed_departments == (2,)
+    assert load_config(write_config(GOOD), env=ENV).clients[0].allowed_tags == ()
+
+
 def test_the_path_comes_from_the_argument_then_the_environment_then_the_working_dir(
     write_config: WriteConfig, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 from urllib.parse import parse_qsl, urlsplit
 
 import pytest
@@ -15,6 +16,8 @@ from oidc_bridge.connectors.wecom.connector import WeComConnector
 from oidc_bridge.errors import LoginRefused, WeComError
 from oidc_bridge.store.base import Store
 from oidc_bridge.wecom_sim.server import SimulatorServer
+
+from .conftest import settings_for
 
 SignIn = Callable[..., tuple[dict[str, str], dict[str, str]]]
 INAPP = "Mozilla/5.0 (iPhone) AppleWebKit/605.1.15 wxwork/4.1.38 MicroMessenger/7.0.1 Language/zh_CN"
@@ -187,3 +190,14 @@ def test_many_logins_share_one_token_and_one_department_list(
         login(userid)
     assert sim.stats.gettoken_calls == 1
     assert sim.stats.calls.get("/cgi-bin/department/list", 0) == 1
+
+
+def test_department_cache_ttl_zero_means_no_cache_not_a_failed_login(
+    sim: SimulatorServer, memory_store: Store, sign_in: SignIn
+) -> None:
+
+    uncached = build_connector(replace(settings_for(sim), department_cache_ttl=0), memory_store)
+    for _ in range(2):
+        params, data = sign_in(uncached, "zhangsan")
+        assert uncached.handle_callback(params, data).groups == ("研发部",)
+    assert sim.stats.calls["/cgi-bin/department/list"] == 2, "each login read the tree afresh"

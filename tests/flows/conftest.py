@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import secrets
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path
 from urllib.parse import parse_qs
@@ -128,15 +128,38 @@ def bridge_settings(
 
 
 @pytest.fixture
-def stack(sim: SimulatorServer, flows_redis: redis.Redis, tmp_path: Path) -> Iterator[Stack]:
-    server = ServerThread()
-    receiver = LogoutReceiver()
-    settings = bridge_settings(server.url, sim.base_url, sim.directory, tmp_path / "keys", receiver.url)
-    store = RedisStore.from_url(settings.redis_url or "", settings.store_prefix)
-    server.start(create_app(settings, store=store))
-    yield Stack(sim, server.url, settings, store, receiver)
-    server.stop()
-    receiver.server.stop()
+def stack_with(
+    sim: SimulatorServer, flows_redis: redis.Redis, tmp_path: Path
+) -> Iterator[Callable[[Callable[[Settings], Settings]], Stack]]:
+    """``stack_with(change)``: the stack, its settings passed through ``change`` first."""
+    started: list[tuple[ServerThread, LogoutReceiver]] = []
+
+    def start(change: Callable[[Settings], Settings]) -> Stack:
+        server = ServerThread()
+        receiver = LogoutReceiver()
+        started.append((server, receiver))
+        settings = change(
+            bridge_settings(server.url, sim.base_url, sim.directory, tmp_path / "keys", receiver.url)
+        )
+        store = RedisStore.from_url(settings.redis_url or "", settings.store_prefix)
+        server.start(create_app(settings, store=store))
+        return Stack(sim, server.url, settings, store, receiver)
+
+    yield start
+    for server, receiver in started:
+        server.stop()
+        receiver.server.stop()
+
+
+@pytest.fixture
+def stack(stack_with: Callable[[Callable[[Settings], Settings]], Stack]) -> Stack:
+    return stack_with(lambda settings: settings)
+
+
+def with_client(settings: Settings, client_id: str, **changes: object) -> Settings:
+    """The settings with one client's settings changed."""
+    clients = tuple(replace(c, **changes) if c.client_id == client_id else c for c in settings.clients)
+    return replace(settings, clients=clients)
 
 
 def with_wecom(settings: Settings, **changes: object) -> Settings:

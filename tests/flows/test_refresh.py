@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
-from .conftest import PORTAL, WEB, Stack
+from collections.abc import Callable
+
+import pytest
+
+from .conftest import PORTAL, WEB, Stack, with_client
 from .helpers import refresh, userinfo, wait_until_expired
 from .rp import Browser
 
@@ -62,3 +66,18 @@ def test_a_refresh_token_is_bound_to_its_client_and_scope(stack: Stack) -> None:
     assert wider.status_code == 400 and wider.json()["error"] == "invalid_scope"
     narrower = refresh(stack, PORTAL, token["refresh_token"], scope="openid")
     assert narrower.status_code == 200 and narrower.json()["scope"] == "openid"
+
+
+@pytest.mark.parametrize("moved_to", [(3,), ()], ids=["another-department", "no-visible-department"])
+def test_someone_moved_out_of_the_clients_departments_cannot_refresh(
+    stack_with: Callable[..., Stack], moved_to: tuple[int, ...]
+) -> None:
+    stack = stack_with(lambda s: with_client(s, PORTAL.client_id, allowed_departments=(2,)))
+    token = stack.rp(PORTAL).login(Browser(), scope="openid offline_access").token
+    first = refresh(stack, PORTAL, token["refresh_token"])
+    assert first.status_code == 200, "still in R&D: refreshes"
+    person = stack.sim.directory.user("zhangsan")
+    assert person is not None
+    person.department = moved_to
+    renewed = refresh(stack, PORTAL, first.json()["refresh_token"])
+    assert renewed.status_code == 400 and renewed.json()["error"] == "invalid_grant"

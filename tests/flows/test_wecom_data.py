@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -12,7 +13,7 @@ from oidc_bridge.devserver import ServerThread
 from oidc_bridge.store.redis_store import RedisStore
 from oidc_bridge.wecom_sim import SimulatorServer
 
-from .conftest import WEB, Stack, bridge_settings, with_wecom
+from .conftest import WEB, Stack, bridge_settings, with_client, with_wecom
 from .rp import WECOM_UA, Browser, RelyingParty
 
 
@@ -54,23 +55,9 @@ def test_a_configured_email_domain_gives_an_unverified_address_only_when_wecom_h
 
 
 @pytest.fixture
-def restricted(sim: SimulatorServer, flows_redis: redis.Redis, tmp_path: Path):
-    from dataclasses import replace
-
-    server = ServerThread()
-    settings = bridge_settings(server.url, sim.base_url, sim.directory, tmp_path / "keys")
-    clients = tuple(
-        replace(c, allowed_departments=(3,), claim_aliases={"phone": "phone_number"}, groups_claim="ids")
-        if c.client_id == WEB.client_id
-        else c
-        for c in settings.clients
-    )
-    settings = replace(settings, clients=clients)
-    server.start(
-        create_app(settings, store=RedisStore.from_url(settings.redis_url or "", settings.store_prefix))
-    )
-    yield server.url
-    server.stop()
+def restricted(stack_with: Callable[..., Stack]) -> str:
+    shaped = {"allowed_departments": (3,), "claim_aliases": {"phone": "phone_number"}, "groups_claim": "ids"}
+    return stack_with(lambda s: with_client(s, WEB.client_id, **shaped)).issuer
 
 
 def test_a_client_limited_to_sales_refuses_rd_by_name_and_shapes_claims_for_sales(

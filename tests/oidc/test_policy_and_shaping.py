@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 
 from oidc_bridge.config.schema import ClientSettings
@@ -43,6 +45,45 @@ def test_someone_outside_is_refused_with_the_apps_name() -> None:
         check_access(client(allowed_departments=(3,), allowed_users=("lisi",)), ZHANGSAN)
     assert refused.value.reason == "not_allowed"
     assert "Grafana" in refused.value.user_message
+
+
+LISI = claims_from_identity(
+    Identity(user_id="lisi", department_ids=(3,), department_ancestry=(3, 1), tags=((1, "财务审批"), (9, "")))
+)
+
+
+@pytest.mark.parametrize("allowed", [(1,), ("财务审批",), (42, "财务审批"), ("其他", 1)])
+def test_a_tag_by_id_or_by_name_lets_the_person_in(allowed: tuple[int | str, ...]) -> None:
+    check_access(client(allowed_tags=allowed), LISI)
+
+
+@pytest.mark.parametrize("allowed", [(2,), ("1",), ("研发全员",), ("",)])
+def test_an_id_never_matches_a_name_nor_a_name_an_id(allowed: tuple[int | str, ...]) -> None:
+    with pytest.raises(LoginRefused) as refused:
+        check_access(client(allowed_tags=allowed), LISI)
+    assert "department, tag or account" in refused.value.user_message
+    assert "tags" in refused.value.detail
+
+
+def test_the_three_lists_combine_with_or() -> None:
+    mixed = client(allowed_departments=(2,), allowed_users=("wangwu",), allowed_tags=("财务审批",))
+    check_access(mixed, LISI)  # by tag
+    check_access(mixed, ZHANGSAN)  # by department
+    with pytest.raises(LoginRefused):
+        check_access(replace(mixed, allowed_tags=(5,)), LISI)
+
+
+def test_a_person_without_tags_has_no_tag_claims_and_only_tags_restrict_them() -> None:
+    assert not {"_tag_ids", "_tag_names"} & ZHANGSAN.keys()
+    assert (LISI["_tag_ids"], LISI["_tag_names"]) == ([1, 9], ["财务审批"])
+    with pytest.raises(LoginRefused):
+        check_access(client(allowed_tags=(1,)), ZHANGSAN)
+
+
+def test_private_tag_claims_never_reach_a_client() -> None:
+    every_scope = ["openid", "profile", "email", "phone", "groups", "offline_access"]
+    shaped = claims_for_client(LISI, every_scope, client(claim_aliases={"tags": "_tag_names"}))
+    assert not [k for k in shaped if k.startswith("_") or k == "tags"]
 
 
 def test_private_department_claims_never_reach_a_client() -> None:

@@ -73,6 +73,20 @@ class Department:
     parent_id: int | None = None
 
 
+@dataclass(frozen=True)
+class Tag:
+    id: int
+    name: str | None
+
+
+@dataclass(frozen=True)
+class TagMembers:
+    """tag/get (Doc 90213): people carrying the tag, and departments whose members all carry it."""
+
+    userids: tuple[str, ...]
+    department_ids: tuple[int, ...]
+
+
 class WeComClient:
     """One per process: a pooled ``requests.Session`` and the shared access-token cache."""
 
@@ -174,6 +188,20 @@ class WeComClient:
             parent = entry.get("parentid")
             departments.append(Department(dept_id, name, int(parent) if parent is not None else None))
         return tuple(departments)
+
+    def list_tags(self) -> tuple[Tag, ...]:
+        """tag/list (Doc 90216): ids and names; who carries a tag needs one tag/get per tag."""
+        body = self._call("GET", "tag/list", {})
+        return tuple(Tag(int(t["tagid"]), _str(t.get("tagname"))) for t in body.get("taglist") or ())
+
+    def get_tag_members(self, tag_id: int) -> TagMembers:
+        """tag/get (Doc 90213): 40068 if the tag no longer exists."""
+        body = self._call("GET", "tag/get", {"tagid": str(tag_id)})
+        userids = (_str(u.get("userid")) for u in body.get("userlist") or ())
+        return TagMembers(
+            userids=tuple(u for u in userids if u),
+            department_ids=tuple(int(d) for d in body.get("partylist") or ()),
+        )
 
     # -- plumbing ----------------------------------------------------------------------------
 

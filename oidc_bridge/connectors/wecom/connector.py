@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
+from dataclasses import replace
 from urllib.parse import quote, urlencode
 
 from ...config.schema import WeComSettings
@@ -16,6 +17,7 @@ from .client import Member, UserDetail, WeComClient, shared_token_client
 from .directory import Directory
 from .errcodes import refusal_for
 from .private_fields import PrivateFieldMemory
+from .tags import TagIndex
 
 # Doc 91022: WeCom rejects any other state with errcode 84025.
 _STATE = re.compile(r"[A-Za-z0-9]{1,128}")
@@ -32,12 +34,19 @@ class WeComConnector:
     """Signs people in with a WeCom self-built app (Doc 98151 web login, Doc 91022 in-app OAuth)."""
 
     def __init__(
-        self, settings: WeComSettings, client: WeComClient, directory: Directory, memory: PrivateFieldMemory
+        self,
+        settings: WeComSettings,
+        client: WeComClient,
+        directory: Directory,
+        memory: PrivateFieldMemory,
+        tags: TagIndex | None = None,
     ) -> None:
         self._settings = settings
         self._client = client
         self._directory = directory
         self._memory = memory
+        # None unless a client has allowed_tags: then a login costs no tag lookup at all.
+        self._tags = tags
 
     def login_url(self, ctx: LoginContext) -> LoginRedirect:
         """Inside the WeCom client (``wxwork`` in the User-Agent, Doc 90315) the in-app OAuth page;
@@ -99,9 +108,9 @@ class WeComConnector:
             self._memory.remember(detail, who.userid)
         else:
             detail = self._memory.recall(who.userid)
-        return _identity(
-            who.userid, member, detail, self._directory, connector_data, self._settings.email_domain
-        )
+        email_domain = self._settings.email_domain
+        identity = _identity(who.userid, member, detail, self._directory, connector_data, email_domain)
+        return self._with_tags(identity)
 
     def refresh_identity(self, user_id: str) -> Identity:
         """The person as WeCom knows them now (user/get): refused if disabled, gone or out of range.
@@ -112,7 +121,13 @@ class WeComConnector:
         with _refusals_as_login_refused():
             member = self._client.get_user(user_id)
         self._directory.check_active(member)
-        return _identity(user_id, member, None, self._directory, {}, "")
+        return self._with_tags(_identity(user_id, member, None, self._directory, {}, ""))
+
+    def _with_tags(self, identity: Identity) -> Identity:
+        """The identity with its WeCom tags, when some client's policy needs them."""
+        if self._tags is None:
+            return identity
+        return replace(identity, tags=self._tags.tags_of(identity.user_id, identity.department_ancestry))
 
     def _inapp_scope(self, scopes: frozenset[str]) -> str:
         if self._settings.inapp_scope != "auto":
@@ -133,13 +148,20 @@ def _refusals_as_login_refused() -> Iterator[None]:
 
 
 def build_wecom_connector(
-    settings: WeComSettings, store: Store, metrics: Recorder = NO_METRICS
+    settings: WeComSettings, store: Store, metrics: Recorder = NO_METRICS, *, resolve_tags: bool = False
 ) -> WeComConnector:
-    """The connector with its client, shared token cache and directory, all on one store."""
+    """The connector with its client, shared token cache and directory, all on one store.
+
+    ``resolve_tags`` (some client has ``allowed_tags``) adds each person's tags to the Identity.
+    """
     client = shared_token_client(settings, store)
     client.count_calls_in(metrics)
     return WeComConnector(
-        settings, client, Directory(store, settings, client), PrivateFieldMemory(store, settings)
+        settings,
+        client,
+        Directory(store, settings, client),
+        PrivateFieldMemory(store, settings),
+        TagIndex(store, settings, client) if resolve_tags else None,
     )
 
 

@@ -79,9 +79,14 @@ class Directory:
 
     def _tree(self) -> dict[str, list]:
         """id -> [name, parentid], from the cache or one department/list call."""
+        if self._ttl <= 0:  # department_cache_ttl = 0: no cache, every login reads the tree
+            return self._fetch_tree()
         cached = get_json(self._store, self._key)
         if isinstance(cached, dict):
             return cached
-        tree = {str(d.id): [d.name, d.parent_id] for d in self._client.list_departments()}
+        tree = self._fetch_tree()
         set_json(self._store, self._key, tree, self._ttl)
         return tree
+
+    def _fetch_tree(self) -> dict[str, list]:
+        return {str(d.id): [d.name, d.parent_id] for d in self._client.list_departments()}

@@ -66,11 +66,18 @@ ERRCODES: Mapping[int, Errcode] = MappingProxyType(
         40056: Errcode(
             "config", "agent_id does not belong to this corp: check the app's AgentId", _ADMIN_FAULT
         ),
+        40068: Errcode(
+            "config",
+            "the tag id is unknown to WeCom: the tag was deleted, or the app cannot see it; check "
+            "allowed_tags against the tags in the admin console (通讯录 → 标签)",
+            _ADMIN_FAULT,
+        ),
         40091: Errcode(
             "config", _SECRET_WRONG + " (the Secret belongs to another corp or app)", _ADMIN_FAULT
         ),
         41001: Errcode("config", "the bridge sent no access_token (a bridge bug)", _BRIDGE_BUG),
         41008: Errcode("config", "the bridge sent no login code (a bridge bug)", _BRIDGE_BUG),
+        41017: Errcode("config", "the bridge sent no tagid (a bridge bug)", _BRIDGE_BUG),
         42001: Errcode(
             "transient", "the access token expired early; the bridge fetches a new one", _TRY_AGAIN
         ),
