@@ -150,6 +150,7 @@ def _serve(args: argparse.Namespace) -> int:
     from gunicorn.app.base import BaseApplication
 
     from . import create_app
+    from .threads import worker_threads
 
     # Built before forking, so a bad key or an unreachable path is one line here, not a worker
     # crash loop; every worker gets a copy and opens its own connections on first use.
@@ -157,6 +158,8 @@ def _serve(args: argparse.Namespace) -> int:
     options: dict[str, Any] = {
         "bind": f"[{args.host}]:{args.port}" if ":" in args.host else f"{args.host}:{args.port}",
         "workers": workers,
+        # The same variable sizes the app's connection pools (threads.py).
+        "threads": worker_threads(),
         "proc_name": "oidc-bridge",
         # Longer than one WeCom call's connect + read timeouts, with room for the retry.
         "timeout": 30,

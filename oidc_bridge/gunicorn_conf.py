@@ -5,6 +5,7 @@ environment, so the same file serves every deployment:
 
 - ``OIDC_BRIDGE_BIND``: where to listen (default ``0.0.0.0:8000``).
 - ``OIDC_BRIDGE_WORKERS``: how many worker processes (default 2 x CPUs + 1, at most 8).
+- ``OIDC_BRIDGE_THREADS``: requests each worker serves at once (default 1; more runs gthread).
 - ``OIDC_BRIDGE_CONFIG``: the bridge's TOML config, read by ``oidc_bridge.wsgi``.
 - ``PROMETHEUS_MULTIPROC_DIR``: where the workers share their metrics; default a fresh
   directory under /dev/shm (or the temp dir), removed when the master exits. Cleared at
@@ -22,6 +23,8 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+from oidc_bridge.threads import worker_threads
+
 MAX_WORKERS = 8
 
 
@@ -37,6 +40,9 @@ def _workers() -> int:
 
 bind = [os.environ.get("OIDC_BRIDGE_BIND", "").strip() or "0.0.0.0:8000"]
 workers = _workers()
+# OIDC_BRIDGE_THREADS (default 1, the sync worker): the app sizes its Redis and WeCom connection
+# pools from the same variable (oidc_bridge/threads.py).
+threads = worker_threads()
 proc_name = "oidc-bridge"
 
 # Load the app (and the config) in the master before forking: a bad config or key is one line

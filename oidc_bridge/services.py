@@ -20,6 +20,7 @@ from .oidc.transactions import LoginFlow
 from .store.base import Store
 from .store.factory import build_store
 from .store.redis_store import RedisStore
+from .threads import redis_pool_size, worker_threads
 from .web.security import CookiePolicy
 
 
@@ -55,13 +56,14 @@ def build_services(
     """Everything a worker needs; ``store`` may be given by tests (a fakeredis or test Redis)."""
     if metrics is None:
         metrics = Metrics.from_environment()
+    threads = worker_threads()
     if store is None:
-        store = build_store(settings.redis_url, settings.store_prefix)
+        store = build_store(settings.redis_url, settings.store_prefix, redis_pool_size(threads))
     if isinstance(store, RedisStore):
         store.count_errors_in(metrics)
     keyring = KeyRing.load_or_create(settings.keys_dir)
     clients = ClientRegistry(settings.clients)
-    upstreams = build_upstreams(settings, store, metrics)
+    upstreams = build_upstreams(settings, store, metrics, pool_size=threads)
     core = PyopCore(settings, store, keyring, clients)
     sessions = Sessions(store, settings.sessions)
     tokens = Tokens(settings, store, clients, core, upstreams, sessions, metrics=metrics)

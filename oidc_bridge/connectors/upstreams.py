@@ -59,8 +59,11 @@ class Upstreams:
         return tuple(u for u in self._all if u.id in client.wecom_apps)
 
 
-def build_upstreams(settings: Settings, store: Store, metrics: Recorder = NO_METRICS) -> Upstreams:
-    """One connector per configured WeCom app, built once at start."""
+def build_upstreams(
+    settings: Settings, store: Store, metrics: Recorder = NO_METRICS, pool_size: int = 1
+) -> Upstreams:
+    """One connector per configured WeCom app, built once at start, each keeping ``pool_size``
+    connections to WeCom."""
     # Tags cost WeCom calls; look them up only when some client's policy names one.
     resolve_tags = any(c.allowed_tags for c in settings.clients)
     return Upstreams(
@@ -69,7 +72,7 @@ def build_upstreams(settings: Settings, store: Store, metrics: Recorder = NO_MET
                 app.id,
                 app.display_name,
                 app.corp_id,
-                build_connector(app, store, metrics=metrics, resolve_tags=resolve_tags),
+                build_connector(app, store, metrics=metrics, resolve_tags=resolve_tags, pool_size=pool_size),
             )
             for app in settings.wecom_apps
         ]

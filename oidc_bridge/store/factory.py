@@ -7,8 +7,9 @@ from .memory_store import memory_store
 from .redis_store import RedisStore
 
 
-def build_store(redis_url: str | None, prefix: str) -> Store:
-    """Redis when a URL is configured, otherwise the in-process store."""
+def build_store(redis_url: str | None, prefix: str, pool_size: int | None = None) -> Store:
+    """Redis when a URL is configured (at most ``pool_size`` connections; None: redis-py's
+    default), otherwise the in-process store."""
     if redis_url:
-        return RedisStore.from_url(redis_url, prefix)
+        return RedisStore.from_url(redis_url, prefix, pool_size)
     return memory_store(prefix)

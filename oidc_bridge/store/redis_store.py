@@ -37,12 +37,21 @@ class RedisStore:
         self._metrics = metrics
 
     @classmethod
-    def from_url(cls, url: str, prefix: str = "oidc-bridge:") -> RedisStore:
+    def from_url(cls, url: str, prefix: str = "oidc-bridge:", pool_size: int | None = None) -> RedisStore:
         """``redis://``, ``rediss://`` (TLS), ``unix://``, or Sentinel:
-        ``redis+sentinel://host:26379[,host2:26379]/service_name[/db]`` follows failovers."""
+        ``redis+sentinel://host:26379[,host2:26379]/service_name[/db]`` follows failovers.
+
+        ``pool_size`` caps the connections (None: redis-py's own, unbounded pool); a thread
+        finding them all busy waits for one, up to the socket timeout, rather than failing.
+        """
         if url.startswith("redis+sentinel://"):
-            return cls(_sentinel_master(url), prefix)
-        return cls(redis.Redis.from_url(url, **_CLIENT_OPTIONS), prefix)
+            return cls(_sentinel_master(url, {**_CLIENT_OPTIONS, "max_connections": pool_size}), prefix)
+        if pool_size is None:
+            return cls(redis.Redis.from_url(url, **_CLIENT_OPTIONS), prefix)
+        pool = redis.BlockingConnectionPool.from_url(
+            url, max_connections=pool_size, timeout=_CLIENT_OPTIONS["socket_timeout"], **_CLIENT_OPTIONS
+        )
+        return cls(redis.Redis(connection_pool=pool), prefix)
 
     def _k(self, key: str) -> str:
         return self._prefix + key
@@ -89,7 +98,7 @@ _CLIENT_OPTIONS: dict[str, Any] = {
 }
 
 
-def _sentinel_master(url: str) -> redis.Redis:
+def _sentinel_master(url: str, options: dict[str, Any]) -> redis.Redis:
     """The current master of a Sentinel-monitored service; redis-py re-asks Sentinel on failover."""
     rest = url[len("redis+sentinel://") :]
     hosts, _, path = rest.partition("/")
@@ -101,7 +110,7 @@ def _sentinel_master(url: str) -> redis.Redis:
         host, _, port = node.rpartition(":")
         nodes.append((host or node, int(port) if port.isdigit() else 26379))
     sentinel = Sentinel(nodes, socket_timeout=2, socket_connect_timeout=2)
-    return sentinel.master_for(service, db=int(db or 0), **_CLIENT_OPTIONS)
+    return sentinel.master_for(service, db=int(db or 0), **options)
 
 
 def _ms(ttl: float) -> int:

@@ -242,3 +242,31 @@ def test_twenty_workers_with_their_own_caches_make_one_gettoken(
     assert not errors, errors
     assert names == ["张三"] * 20
     assert sim.stats.gettoken_calls == 1
+
+
+def test_a_proxy_set_in_the_environment_at_start_carries_every_call(
+    monkeypatch: pytest.MonkeyPatch, memory_store: Store
+) -> None:
+    """HTTP(S)_PROXY is read once when the client is built (not at every call), and used."""
+    from oidc_bridge.devserver import ServerThread
+
+    seen: list[str] = []
+
+    def proxy(environ: dict, start_response: Callable) -> list[bytes]:
+        seen.append(environ.get("HTTP_HOST", ""))
+        start_response("200 OK", [("Content-Type", "application/json")])
+        return [b'{"errcode": 0, "errmsg": "ok", "access_token": "via-proxy", "expires_in": 7200}']
+
+    server = ServerThread().start(proxy)
+    try:
+        for name in ("NO_PROXY", "no_proxy", "ALL_PROXY", "all_proxy"):
+            monkeypatch.delenv(name, raising=False)
+        monkeypatch.setenv("HTTP_PROXY", server.url)
+        settings = WeComSettings("wwcorp", "1000002", "secret", api_base="http://wecom.example.invalid")
+        client = shared_token_client(settings, memory_store)
+        monkeypatch.delenv("HTTP_PROXY")  # read at start: a later change does not matter
+        assert client.fetch_access_token().value == "via-proxy"
+        assert seen == ["wecom.example.invalid"]
+        client.close()
+    finally:
+        server.stop()

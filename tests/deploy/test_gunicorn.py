@@ -17,6 +17,7 @@ import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -128,6 +129,7 @@ redirect_uris = ["http://127.0.0.1:9/callback"]
         OIDC_BRIDGE_CONFIG=str(config),
         OIDC_BRIDGE_BIND=f"127.0.0.1:{port}",
         OIDC_BRIDGE_WORKERS="2",
+        OIDC_BRIDGE_THREADS="4",
         TEST_WECOM_SECRET="wecom-secret-for-the-test",
     )
     for name in ("GUNICORN_CMD_ARGS", "FORWARDED_ALLOW_IPS", "PROMETHEUS_MULTIPROC_DIR"):
@@ -187,6 +189,15 @@ def test_the_image_command_serves_readyz_and_discovery(server: Server) -> None:
     argv[0] = _executable(argv[0])
     done = subprocess.run(argv, env=server.env, capture_output=True, text=True, timeout=10, check=False)
     assert done.returncode == 0, done.stderr
+
+
+def test_threads_run_the_gthread_worker_and_its_small_pools_serve_every_thread(server: Server) -> None:
+    assert "Using worker: gthread" in server.output()
+    # 2 workers x 4 threads, each worker holding at most 5 Redis connections: 24 requests at once
+    # all pass the store check (a thread finding the pool busy waits instead of failing).
+    with ThreadPoolExecutor(max_workers=24) as pool:
+        statuses = list(pool.map(lambda _: _get(server.base + "/readyz")[0], range(96)))
+    assert statuses == [200] * 96
 
 
 def test_access_log_has_paths_but_never_query_strings(server: Server) -> None:

@@ -95,7 +95,7 @@ class WeComClient:
         settings: WeComSettings,
         token_cache: AccessTokenCache,
         *,
-        pool_size: int = 20,
+        pool_size: int = 1,
         retry_delay: float = 0.2,
         metrics: Recorder = NO_METRICS,
     ) -> None:
@@ -106,6 +106,11 @@ class WeComClient:
         self._timeout = (settings.connect_timeout, settings.read_timeout)
         self._retry_delay = retry_delay
         self._session = requests.Session()
+        # requests re-reads the proxy variables (and ~/.netrc) from the environment on every
+        # call: a tenth of a login's CPU in the profile (bench/logins.py --profile). Read once,
+        # here, so HTTPS_PROXY / NO_PROXY set for the process still apply.
+        self._session.proxies = requests.utils.get_environ_proxies(self._api)
+        self._session.trust_env = False
         adapter = HTTPAdapter(pool_connections=2, pool_maxsize=pool_size, max_retries=0)
         self._session.mount("https://", adapter)
         self._session.mount("http://", adapter)
@@ -252,7 +257,6 @@ class WeComClient:
         self, method: str, path: str, params: Mapping[str, str], json_body: Mapping[str, Any] | None
     ) -> dict[str, Any]:
         url = self._api + path
-        shown = redact_url(f"{url}?{urlencode(params)}")
         try:
             resp = self._session.request(method, url, params=params, json=json_body, timeout=self._timeout)
         except requests.Timeout:
@@ -263,28 +267,37 @@ class WeComClient:
             error = None
         if error is not None:
             # Raised outside the except block: requests' messages carry the full URL, secrets included.
+            shown = _shown(url, params)
             log.warning("wecom call failed", extra={"wecom_call": shown, "wecom_errcode": None})
             raise error
         body = _json_of(path, resp)
         errcode = body.get("errcode", 0)
         if errcode:
             error = error_from_response(path, body)
+            shown = _shown(url, params)
             log.warning(
                 "wecom call failed",
                 extra={"wecom_call": shown, "wecom_errcode": error.errcode, "wecom_hint": error.request_hint},
             )
             raise error
-        log.debug("wecom call ok", extra={"wecom_call": shown})
+        if log.isEnabledFor(logging.DEBUG):  # the redaction is not free; most logs are INFO
+            log.debug("wecom call ok", extra={"wecom_call": _shown(url, params)})
         return body
 
 
-def shared_token_client(settings: WeComSettings, store: Store) -> WeComClient:
-    """A client whose access token lives in the store, shared with every other worker."""
+def shared_token_client(settings: WeComSettings, store: Store, pool_size: int = 1) -> WeComClient:
+    """A client whose access token lives in the store, shared with every other worker;
+    ``pool_size`` connections kept open to WeCom (one per thread of the worker)."""
     client: WeComClient
     # Late binding: the cache needs the client's gettoken, the client needs the cache.
     tokens = AccessTokenCache(store, settings, lambda: client.fetch_access_token())
-    client = WeComClient(settings, tokens)
+    client = WeComClient(settings, tokens, pool_size=pool_size)
     return client
+
+
+def _shown(url: str, params: Mapping[str, str]) -> str:
+    """The call as a log line may show it: secrets, tokens and codes replaced."""
+    return redact_url(f"{url}?{urlencode(params)}")
 
 
 def redact_url(url: str) -> str:

@@ -148,13 +148,18 @@ def _refusals_as_login_refused() -> Iterator[None]:
 
 
 def build_wecom_connector(
-    settings: WeComSettings, store: Store, metrics: Recorder = NO_METRICS, *, resolve_tags: bool = False
+    settings: WeComSettings,
+    store: Store,
+    metrics: Recorder = NO_METRICS,
+    *,
+    resolve_tags: bool = False,
+    pool_size: int = 1,
 ) -> WeComConnector:
     """The connector with its client, shared token cache and directory, all on one store.
 
     ``resolve_tags`` (some client has ``allowed_tags``) adds each person's tags to the Identity.
     """
-    client = shared_token_client(settings, store)
+    client = shared_token_client(settings, store, pool_size)
     client.count_calls_in(metrics)
     return WeComConnector(
         settings,
