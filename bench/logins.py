@@ -13,10 +13,11 @@ Exit status 1 when a login fails or the run did not cost exactly one gettoken.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import sys
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -34,6 +35,7 @@ from harness import (
     run_threads,
 )
 from login_flow import BRIDGE_REQUESTS_PER_LOGIN, USERID, Login, write_config
+from profiler import Profiler, Summary
 
 REPO = Path(__file__).resolve().parent.parent
 REDIS_DB = 14
@@ -51,6 +53,7 @@ class LoginRun:
     wecom_calls: dict[str, int] = field(default_factory=dict)  # timed phase, by cgi-bin path
     gettoken: int = 0  # the whole run
     logins_total: int = 0
+    profile: Summary | None = None  # with --profile
 
 
 def bridge_server(workers: int, tmp: Path, sim: SimulatorProcess) -> Gunicorn:
@@ -77,7 +80,8 @@ def bench_logins(args: argparse.Namespace, tmp: Path, sim: SimulatorProcess, adm
 
         calls_before, redis_before = sim.calls(), command_counts(admin)
         cpu_before = server.cpu_seconds()
-        wall, latencies, errors = run_threads(args.logins, args.concurrency, login)
+        with profiled(args.profile, server) as profiler:
+            wall, latencies, errors = run_threads(args.logins, args.concurrency, login)
         cpu = server.cpu_seconds() - cpu_before
         redis_after, calls_after = command_counts(admin), sim.calls()
         if errors:
@@ -103,7 +107,19 @@ def bench_logins(args: argparse.Namespace, tmp: Path, sim: SimulatorProcess, adm
         },
         gettoken=calls_end.get("/cgi-bin/gettoken", 0),
         logins_total=args.warmup + args.logins + args.monitor_logins,
+        profile=profiler.summary() if profiler else None,
     )
+
+
+@contextlib.contextmanager
+def profiled(out_dir: Path | None, server: Gunicorn) -> Iterator[Profiler | None]:
+    """py-spy on every worker for the block when ``--profile`` was given (it adds CPU of its own,
+    so a profiled run's figures are for reading the profile, not for the notes)."""
+    if out_dir is None:
+        yield None
+        return
+    with Profiler(server.worker_pids(), out_dir) as profiler:
+        yield profiler
 
 
 def bench_ceiling(args: argparse.Namespace, tmp: Path) -> Timed:
@@ -166,6 +182,10 @@ def report(args: argparse.Namespace, run: LoginRun, ceiling: Timed) -> bool:
     width = max(len(label) for label, _ in rows)
     for label, value in rows:
         print(f"  {label:<{width}}  {value}")
+    if run.profile:
+        print(f"  profile (py-spy --gil, share of the workers' samples; stacks in {args.profile}):")
+        for line in run.profile.lines():
+            print(f"    {line}")
     if run.gettoken != 1:
         print(f"FAILED: expected exactly one gettoken in the run, saw {run.gettoken}", file=sys.stderr)
         return False
@@ -184,6 +204,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         "--monitor-logins", type=int, default=10, help="logins counted by MONITOR (default 10)"
     )
     parser.add_argument("--hello-requests", type=int, help="ceiling GETs (default max(1000, 4 x logins))")
+    parser.add_argument(
+        "--profile", type=Path, metavar="DIR", help="py-spy the workers in the timed phase, stacks to DIR"
+    )
     args = parser.parse_args(argv)
     for name in ("logins", "concurrency", "workers", "monitor_logins"):
         if getattr(args, name) < 1:
