@@ -167,6 +167,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
             parser.error(f"--{name} must be at least 1")
     args.warmup = 2 * args.concurrency if args.warmup is None else max(1, args.warmup)
     args.monitor_logins = 1  # bench_logins' untimed MONITOR phase: not reported here, kept minimal
+    args.profile = None  # bench/logins.py --profile; a profiled bridge would not compare fairly
     return args
 
 
