@@ -88,7 +88,7 @@ class TagMembers:
 
 
 class WeComClient:
-    """One per process: a pooled ``requests.Session`` and the shared access-token cache."""
+    """One per process: a pool of connections to WeCom and the shared access-token cache."""
 
     def __init__(
         self,
@@ -105,15 +105,13 @@ class WeComClient:
         self._api = settings.api_base.rstrip("/") + "/cgi-bin/"
         self._timeout = (settings.connect_timeout, settings.read_timeout)
         self._retry_delay = retry_delay
-        self._session = requests.Session()
-        # requests re-reads the proxy variables (and ~/.netrc) from the environment on every
-        # call: a tenth of a login's CPU in the profile (bench/logins.py --profile). Read once,
-        # here, so HTTPS_PROXY / NO_PROXY set for the process still apply.
-        self._session.proxies = requests.utils.get_environ_proxies(self._api)
-        self._session.trust_env = False
-        adapter = HTTPAdapter(pool_connections=2, pool_maxsize=pool_size, max_retries=0)
-        self._session.mount("https://", adapter)
-        self._session.mount("http://", adapter)
+        # Requests go straight to requests' transport, not through a Session: WeCom's API sets
+        # no cookies and never redirects, and a Session's per-call merging of cookies, hooks and
+        # the environment's proxy variables cost as much CPU as the HTTP exchange itself
+        # (bench/logins.py --profile). The proxy variables are read once, here, so HTTPS_PROXY
+        # and NO_PROXY set for the process still apply.
+        self._proxies = requests.utils.get_environ_proxies(self._api)
+        self._transport = HTTPAdapter(pool_connections=2, pool_maxsize=pool_size, max_retries=0)
 
     def count_calls_in(self, metrics: Recorder) -> None:
         """Report calls, gettoken fetches and token-cache hits to ``metrics`` (the app factory's)."""
@@ -121,7 +119,7 @@ class WeComClient:
         self._tokens.metrics = metrics
 
     def close(self) -> None:
-        self._session.close()
+        self._transport.close()
 
     # -- the calls ---------------------------------------------------------------------------
 
@@ -258,7 +256,9 @@ class WeComClient:
     ) -> dict[str, Any]:
         url = self._api + path
         try:
-            resp = self._session.request(method, url, params=params, json=json_body, timeout=self._timeout)
+            request = requests.Request(method, url, _HEADERS, params=params, json=json_body).prepare()
+            resp = self._transport.send(request, timeout=self._timeout, proxies=self._proxies)
+            _ = resp.content  # read it all, whatever the status: the connection goes back to the pool
         except requests.Timeout:
             error = unreachable(path, "timed out")
         except requests.RequestException as exc:
@@ -307,6 +307,9 @@ def redact_url(url: str) -> str:
         (k, "***" if k in _SECRET_PARAMS else v) for k, v in parse_qsl(parts.query, keep_blank_values=True)
     ]
     return urlunsplit(parts._replace(query=urlencode(query, safe="*")))
+
+
+_HEADERS = {"User-Agent": "wecom-oidc-bridge", "Accept": "application/json"}
 
 
 def _json_of(path: str, resp: requests.Response) -> dict[str, Any]:
