@@ -80,6 +80,7 @@ class Tokens:
         self.clients = clients
         self.core = core
         self.refresh_tokens = RefreshTokens(store, clock)
+        self._store = store
         self._upstreams = upstreams
         self._sessions = sessions
         self._clock = clock
@@ -155,21 +156,22 @@ class Tokens:
         claims = record[KEY_CLAIMS]
         sid = extra.get("sid")
         family_id, refresh_token = None, None
-        if self._wants_refresh(client, scope):
-            family, refresh_token = self.refresh_tokens.start_family(
-                client.refresh_token_lifetime or self.settings.tokens.refresh_token_lifetime,
-                client_id=client.client_id,
-                sub=sub,
-                sid=sid,
-                scope=scope,
-                auth_time=extra["auth_time"],
-                auth_request=auth_req,
-                claims=claims,
-            )
-            family_id = family.family_id
-            self._attach_to_session(sid, family_id)
-        access = self.new_access_token(client, sub, scope, sid, family_id)
-        self.core.codes.remember_issued(code, access.value)
+        with self._store.batch():  # what the code issues, written in one round trip
+            if self._wants_refresh(client, scope):
+                family, refresh_token = self.refresh_tokens.start_family(
+                    client.refresh_token_lifetime or self.settings.tokens.refresh_token_lifetime,
+                    client_id=client.client_id,
+                    sub=sub,
+                    sid=sid,
+                    scope=scope,
+                    auth_time=extra["auth_time"],
+                    auth_request=auth_req,
+                    claims=claims,
+                )
+                family_id = family.family_id
+                self._attach_to_session(sid, family_id)
+            access = self.new_access_token(client, sub, scope, sid, family_id)
+            self.core.codes.remember_issued(code, access.value)
         log.info("code redeemed by client %s", client.client_id)
         return self._response(client, sub, claims, scope, access, auth_req.get("nonce"), extra, refresh_token)
 

@@ -270,10 +270,12 @@ class LoginFlow:
         sub = subject_for(self._core.settings, identity.user_id, corp_id=upstream.corp_id)
         claims = {**claims_from_identity(identity, sub), "_wecom_app": upstream.id}
         self._check_access(req, claims)
-        session, cookie = self._sessions.create(claims, identity.entry, req.client_id)
+        with self._store.batch():  # the session and the code, written in one round trip
+            session, cookie = self._sessions.create(claims, identity.entry, req.client_id)
+            reply = self._code_reply(req, session, parked.login_id)
         log.info("login completed for client %s via WeCom %s entry", req.client_id, identity.entry)
         self._metrics.login_completed(identity.entry)
-        return Outcome(reply=self._code_reply(req, session, parked.login_id), session_cookie=cookie)
+        return Outcome(reply=reply, session_cookie=cookie)
 
     def _check_access(self, req: AuthRequest, claims: Mapping[str, Any]) -> None:
         """The client's access policy; a refused person sees a page naming the app."""

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from contextlib import AbstractContextManager
 from typing import Any, Protocol
 
 
@@ -99,6 +100,10 @@ class Store(Protocol):
 
     def ping(self) -> None:
         """Raise StoreUnavailable if the store does not answer."""
+
+    def batch(self) -> AbstractContextManager[None]:
+        """``with store.batch():`` the block's ``set`` calls go out together when it ends (one
+        round trip); for several writes that nothing in the block reads back."""
 
 
 def get_json(store: Store, key: str) -> Any | None:

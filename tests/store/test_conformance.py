@@ -244,3 +244,22 @@ def test_a_redis_restart_between_two_requests_goes_unnoticed(own_redis: OwnRedis
     assert store.get("k") is None, "the pooled connection to the old server is replaced, not reused"
     store.set("k", "after", 60)
     assert store.get("k") == "after"
+
+
+def test_a_batch_sends_its_writes_together_when_it_ends(store: Store) -> None:
+    with store.batch():
+        store.set("a", "1", 60)
+        with store.batch():  # joins the outer batch
+            store.set("b", "2", 60)
+        assert store.get("a") is None and store.get("b") is None, "nothing sent before the end"
+    assert (store.get("a"), store.get("b")) == ("1", "2")
+    assert 0 < (store.ttl("a") or 0) <= 60
+
+
+def test_a_batch_that_raises_sends_nothing_and_the_next_write_goes_straight_out(store: Store) -> None:
+    with pytest.raises(RuntimeError), store.batch():
+        store.set("a", "1", 60)
+        raise RuntimeError("the request failed half-way")
+    assert store.get("a") is None
+    store.set("c", "3", 60)
+    assert store.get("c") == "3"

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Protocol
+from typing import Any, Protocol
 
 from ...config.schema import WeComSettings
 from ...errors import LoginRefused
-from ...store.base import Keys, Store, get_json, set_json
+from ...store.base import Keys, Store
 from .client import Department, Member
+from .shared_value import SharedValue
 
 # user/get status (Doc 90196) -> (reason, what the person is told). 1 is active.
 _INACTIVE: dict[int, tuple[str, str]] = {
@@ -26,13 +27,13 @@ class DepartmentSource(Protocol):
 
 
 class Directory:
-    """Department names and parents through one shared cache, so a login costs no department call."""
+    """Department names and parents through one shared cache (``shared_value.py``), so a login costs
+    no department call and, most of the time, no store round trip."""
 
     def __init__(self, store: Store, settings: WeComSettings, client: DepartmentSource) -> None:
-        self._store = store
         self._client = client
-        self._key = Keys.wecom_departments(settings.corp_id, settings.agent_id)
-        self._ttl = settings.department_cache_ttl
+        key = Keys.wecom_departments(settings.corp_id, settings.agent_id)
+        self._tree = SharedValue(store, key, settings.department_cache_ttl, self._fetch_tree).get
 
     def describe(self, ids: Iterable[int]) -> tuple[tuple[str, ...], tuple[int, ...]]:
         """The departments' names, in order and without repeats, and their ids with every
@@ -77,16 +78,6 @@ class Directory:
             message, detail=f"WeCom member {member.userid} has status {member.status}", reason=reason
         )
 
-    def _tree(self) -> dict[str, list]:
-        """id -> [name, parentid], from the cache or one department/list call."""
-        if self._ttl <= 0:  # department_cache_ttl = 0: no cache, every login reads the tree
-            return self._fetch_tree()
-        cached = get_json(self._store, self._key)
-        if isinstance(cached, dict):
-            return cached
-        tree = self._fetch_tree()
-        set_json(self._store, self._key, tree, self._ttl)
-        return tree
-
-    def _fetch_tree(self) -> dict[str, list]:
+    def _fetch_tree(self) -> dict[str, Any]:
+        """id -> [name, parentid], from one department/list call."""
         return {str(d.id): [d.name, d.parent_id] for d in self._client.list_departments()}

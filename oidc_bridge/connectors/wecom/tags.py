@@ -3,8 +3,8 @@
 WeCom has no "tags of one user" call (wecom-api.md, tags row): tag/list names the tags and
 tag/get lists each one's people and departments. So the whole index is built once, inverted
 (userid -> tag ids, department id -> tag ids) and kept in the store as one JSON value for
-``department_cache_ttl``, shared by every worker like the department tree. A login then costs
-one store read and no WeCom call.
+``department_cache_ttl``, shared by every worker like the department tree
+(``shared_value.py``). A login then costs no WeCom call and, most of the time, no store read.
 """
 
 from __future__ import annotations
@@ -15,8 +15,9 @@ from typing import Any, Protocol
 
 from ...config.schema import WeComSettings
 from ...errors import WeComError
-from ...store.base import Keys, Store, get_json, set_json
+from ...store.base import Keys, Store
 from .client import Tag, TagMembers
+from .shared_value import SharedValue
 
 log = logging.getLogger(__name__)
 
@@ -35,10 +36,9 @@ class TagIndex:
     """userid / department -> the tags carried, through one shared, cached inverted index."""
 
     def __init__(self, store: Store, settings: WeComSettings, client: TagSource) -> None:
-        self._store = store
         self._client = client
-        self._key = Keys.wecom_tags(settings.corp_id, settings.agent_id)
-        self._ttl = settings.department_cache_ttl
+        key = Keys.wecom_tags(settings.corp_id, settings.agent_id)
+        self._index = SharedValue(store, key, settings.department_cache_ttl, self._build).get
 
     def tags_of(self, userid: str, department_ancestry: Iterable[int]) -> tuple[tuple[int, str], ...]:
         """(id, name) of every tag the person carries, by id: their own, and those of any of their
@@ -54,12 +54,9 @@ class TagIndex:
         names = index["names"]
         return tuple((tag_id, names.get(str(tag_id), "")) for tag_id in sorted(ids))
 
-    def _index(self) -> dict[str, Any]:
-        """{"names": {id: name}, "users": {userid: [ids]}, "departments": {id: [ids]}}: from the
-        cache, or tag/list plus one tag/get per tag."""
-        cached = get_json(self._store, self._key)
-        if isinstance(cached, dict):
-            return cached
+    def _build(self) -> dict[str, Any]:
+        """{"names": {id: name}, "users": {userid: [ids]}, "departments": {id: [ids]}}, from
+        tag/list plus one tag/get per tag."""
         names: dict[str, str] = {}
         users: dict[str, list[int]] = {}
         departments: dict[str, list[int]] = {}
@@ -76,7 +73,4 @@ class TagIndex:
                 users.setdefault(userid, []).append(tag.id)
             for dept_id in members.department_ids:
                 departments.setdefault(str(dept_id), []).append(tag.id)
-        index = {"names": names, "users": users, "departments": departments}
-        if self._ttl > 0:  # department_cache_ttl = 0: no cache, every login rebuilds the index
-            set_json(self._store, self._key, index, self._ttl)
-        return index
+        return {"names": names, "users": users, "departments": departments}
