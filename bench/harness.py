@@ -222,6 +222,12 @@ def command_counts(r: redis.Redis) -> dict[str, int]:
     return {name.removeprefix("cmdstat_"): int(v["calls"]) for name, v in r.info("commandstats").items()}
 
 
+def read_events(r: redis.Redis) -> int:
+    """``INFO stats`` total_reads_processed: the requests Redis has read from its clients. A
+    pipeline arrives in one read, so over a phase this counts round trips, not commands."""
+    return int(r.info("stats")["total_reads_processed"])
+
+
 def command_delta(before: dict[str, int], after: dict[str, int], ignore: set[str]) -> int:
     return sum(n - before.get(cmd, 0) for cmd, n in after.items() if cmd not in ignore)
 
