@@ -44,6 +44,12 @@ def setup() -> Response:
         endpoints=endpoints,
         discovery=endpoints.url(endpoints.discovery_path),
         clients=list(svc.clients),
+        # Only worth a line when there is a choice: which WeCom apps each client is open to.
+        apps_of={
+            c.client_id: [f"{u.name} ({u.id})" for u in svc.upstreams.for_client(c)] for c in svc.clients
+        }
+        if len(svc.upstreams) > 1
+        else {},
     )
     response = Response(html, mimetype="text/html")
     response.headers["Cache-Control"] = "no-store"

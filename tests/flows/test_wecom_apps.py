@@ -25,6 +25,7 @@ from .helpers import refresh
 from .rp import Browser, Client, RelyingParty
 
 HQ_CORP, FACTORY_CORP = "wwhqcorp00000001", "wwfactorycorp002"
+SETUP_TOKEN = "setup-token-for-two-corps"
 HQ_ONLY = Client("hq-only", "http://127.0.0.1:9/hq/callback", "hq-only-secret-0123456789")
 FACTORY_ONLY = Client("factory-only", "http://127.0.0.1:9/factory/callback", "factory-secret-0123456789")
 
@@ -80,6 +81,7 @@ def corps(flows_redis: redis.Redis, tmp_path: Path) -> Iterator[TwoCorps]:
         wecom=replace(base.wecom, name="Example HQ", apps=(factory_app,)),
         clients=(*base.clients, *pinned),
         subject="corp_userid",
+        setup_token=SETUP_TOKEN,
     )
     store = RedisStore.from_url(settings.redis_url or "", settings.store_prefix)
     server.start(create_app(settings, store=store))

@@ -3,6 +3,7 @@ chosen one's WeCom signs the person in (tests/flows/test_wecom_apps.py has the p
 
 from __future__ import annotations
 
+import base64
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
@@ -45,4 +46,23 @@ def test_a_person_chooses_their_organization_and_signs_in_through_its_wecom(
     assert landed and "code" in parse_qs(urlsplit(landed[-1]).query)
     assert corps.factory.stats.calls.get("/wwlogin/sso/login") == 1
     assert corps.hq.stats.calls.get("/wwlogin/sso/login") is None
+    _no_csp_violations(shots)
+
+
+def test_the_setup_page_checks_and_lists_every_wecom_app(
+    corps: apps.TwoCorps, tab: sync_api.Page, shots: Shots
+) -> None:
+    tab.context.set_extra_http_headers(
+        {"Authorization": "Basic " + base64.b64encode(f"admin:{apps.SETUP_TOKEN}".encode()).decode()}
+    )
+    response = tab.goto(corps.issuer + "/setup")
+    assert response is not None and response.status == 200
+    text = tab.locator("main").inner_text()
+    for corp, name in ((apps.HQ_CORP, "Example HQ"), (apps.FACTORY_CORP, "Example Factory")):
+        assert f"{corp} / 1000002" in text
+        assert "WeCom API of app" in text and name in text
+    assert "WeCom apps:          Example Factory (factory)" in text  # the client pinned to the factory
+    assert "✘" not in text, "both simulated corps trust this machine"
+    assert _styled(tab)
+    shots.take(tab, "11-setup-two-wecom-apps")
     _no_csp_violations(shots)
