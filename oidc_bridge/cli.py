@@ -194,7 +194,11 @@ def _demo(args: argparse.Namespace) -> int:
 def _check(args: argparse.Namespace) -> int:
     from .doctor import run_check
 
-    return run_check(_settings(args))
+    settings = _settings(args)
+    # Every WeCom failure is in the report, with what to do; the client's own warning lines
+    # would only repeat it, unformatted.
+    logging.getLogger("oidc_bridge.connectors.wecom").setLevel(logging.ERROR)
+    return run_check(settings)
 
 
 # -- keys ------------------------------------------------------------------------------------

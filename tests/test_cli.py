@@ -286,6 +286,8 @@ def test_check_names_the_ip_to_trust_and_never_prints_the_secret(tmp_path: Path)
         blocked = run("check", "--config", str(config), cwd=tmp_path, env=env)
         assert blocked.returncode == 1
         assert "60020" in blocked.stdout and "127.0.0.1" in blocked.stdout
+        # The report says it all: no stray, unformatted log lines from the WeCom client.
+        assert "wecom call failed" not in blocked.stderr, blocked.stderr
         for output in (ok.stdout + ok.stderr, blocked.stdout + blocked.stderr):
             assert directory.secret not in output and "grafana-secret" not in output
 
