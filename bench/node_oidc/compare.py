@@ -3,6 +3,8 @@
 ``python bench/node_oidc/compare.py [--logins 300] [--concurrency 8] [--workers 2]``
 
 Not a test and not run in CI: it needs Node (>= 18), npm (once, for ``npm install`` here), Redis.
+node runs twice: with its default memory adapter (the issue's comparison), then with its state in
+Redis (``redis_adapter.mjs``, after the project's own example), as the bridge's is.
 
 node: ``server.mjs`` (oidc-provider, pinned in ``package.json``), one process, in-memory adapter, one
 client like the bridge's bench client (client_secret_basic, PKCE S256 required, RS256) and an
@@ -47,7 +49,7 @@ from login_flow import (  # noqa: E402
     _expect,
     _no_follow,
 )
-from logins import bench_logins, run_bench  # noqa: E402
+from logins import REDIS_DB, REDIS_URL, bench_logins, run_bench  # noqa: E402
 
 NODE_REQUESTS_PER_LOGIN = 5  # auth, interaction, auth resume, token, userinfo
 
@@ -74,9 +76,13 @@ class NodeLogin(Login):
 
 
 class NodeServer(LoggedProcess):
-    """``node server.mjs``: one process."""
+    """``node server.mjs``: one process; its state in memory, or in Redis at ``redis_url``."""
 
     stop_timeout = 10.0
+
+    def __init__(self, log_path: Path, redis_url: str | None = None) -> None:
+        super().__init__(log_path)
+        self.redis_url = redis_url
 
     def start(self) -> NodeServer:
         env = {
@@ -87,6 +93,7 @@ class NodeServer(LoggedProcess):
             "CLIENT_SECRET": CLIENT_SECRET,
             "REDIRECT_URI": REDIRECT_URI,
             "ACCOUNT": USERID,
+            **({"REDIS_URL": self.redis_url} if self.redis_url else {}),
         }
         self.proc = subprocess.Popen(
             ["node", "server.mjs"],
@@ -118,8 +125,8 @@ class NodeServer(LoggedProcess):
 
 
 def npm_install() -> None:
-    """``npm install`` here unless oidc-provider is already in node_modules."""
-    if (HERE / "node_modules" / "oidc-provider" / "package.json").exists():
+    """``npm install`` here unless oidc-provider and ioredis are already in node_modules."""
+    if all((HERE / "node_modules" / name / "package.json").exists() for name in ("oidc-provider", "ioredis")):
         return
     subprocess.run(["npm", "install", "--no-audit", "--no-fund"], cwd=HERE, check=True)
 
@@ -131,8 +138,8 @@ def oidc_provider_version() -> str:
     return json.loads(path.read_text())["version"]
 
 
-def bench_node(args: argparse.Namespace, log_dir: Path) -> Timed:
-    server = NodeServer(log_dir / "node.log")
+def bench_node(args: argparse.Namespace, log_dir: Path, redis_url: str | None = None) -> Timed:
+    server = NodeServer(log_dir / f"node-{'redis' if redis_url else 'memory'}.log", redis_url)
     try:
         server.start().wait_ready()
         login = NodeLogin(server.url, sim_url="")  # no WeCom in front of node
@@ -173,7 +180,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 
 def row(name: str, t: Timed, requests_per_login: int) -> str:
     return (
-        f"  {name:<6} {t.cpu_ms:8.2f} ms CPU/login ({t.cpu_ms / requests_per_login:.2f} ms x "
+        f"  {name:<10} {t.cpu_ms:8.2f} ms CPU/login ({t.cpu_ms / requests_per_login:.2f} ms x "
         f"{requests_per_login} requests)   {t.rate:7.1f} logins/s   "
         f"p50 {t.ms(50):.1f} ms  p99 {t.ms(99):.1f} ms"
     )
@@ -189,30 +196,33 @@ def main(argv: list[str] | None = None) -> int:
 
     def body(admin, sim, tmp: Path) -> bool:  # type: ignore[no-untyped-def]
         results["node"] = bench_node(args, tmp)
+        results["node+redis"] = bench_node(args, tmp, REDIS_URL)
         results["bridge"] = bench_logins(args, tmp, sim, admin).timed
         return True
 
     status = run_bench(body)
     if status != 0:
         return status
-    node, bridge = results["node"], results["bridge"]
+    node, node_redis, bridge = results["node"], results["node+redis"], results["bridge"]
     ratio = bridge.cpu_ms / node.cpu_ms
     node_version = subprocess.check_output(["node", "--version"], text=True).strip()
     print(
         f"bench/node_oidc/compare.py: {args.logins} logins each (+{args.warmup} warm-up), concurrency "
         f"{args.concurrency}, {os.cpu_count()} CPUs; node {node_version} oidc-provider "
-        f"{oidc_provider_version()} (1 process, memory adapter) vs bridge gunicorn -w {args.workers} "
-        f"(sync, Redis, WeCom simulator CPU excluded)"
+        f"{oidc_provider_version()} (1 process; memory adapter, then its Redis adapter on db {REDIS_DB}) "
+        f"vs bridge gunicorn -w {args.workers} (sync, Redis, WeCom simulator CPU excluded)"
     )
     print(row("node", node, NODE_REQUESTS_PER_LOGIN))
+    print(row("node+redis", node_redis, NODE_REQUESTS_PER_LOGIN))
     print(row("bridge", bridge, BRIDGE_REQUESTS_PER_LOGIN))
     print(
         f"  bridge/node CPU per login: {ratio:.2f} ({'meets' if ratio <= 1 else 'misses'} the target <= 1); "
         f"logins/s bridge/node: {bridge.rate / node.rate:.2f}"
     )
+    print(f"  bridge/node with its state in Redis too: {bridge.cpu_ms / node_redis.cpu_ms:.2f}")
     print(
         "  note: the bridge's login also includes the WeCom round trip (simulator page, its CPU excluded), "
-        "the bridge's WeCom API calls and Redis; node's has none of these"
+        "and the bridge's two WeCom API calls, which no node login has"
     )
     return 0
 

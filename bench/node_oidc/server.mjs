@@ -1,12 +1,14 @@
 // node-oidc-provider configured like the bridge's bench client, for bench/node_oidc/compare.py.
 //
-// env: PORT (required), CLIENT_ID, CLIENT_SECRET, REDIRECT_URI, ACCOUNT (default zhangsan).
-// One confidential client (client_secret_basic, PKCE S256 required), RS256 id_tokens, the default
-// in-memory adapter, and an interaction that logs ACCOUNT in and grants "openid profile" without UI:
+// env: PORT (required), CLIENT_ID, CLIENT_SECRET, REDIRECT_URI, ACCOUNT (default zhangsan),
+// REDIS_URL (optional: state in Redis through redis_adapter.mjs instead of the default memory).
+// One confidential client (client_secret_basic, PKCE S256 required), RS256 id_tokens, and an
+// interaction that logs ACCOUNT in and grants "openid profile" without UI:
 // GET /auth -> 303 /interaction/<uid> -> 303 /auth/<uid> -> 303 redirect_uri?code=...
 import crypto from 'node:crypto';
 import http from 'node:http';
 import Provider from 'oidc-provider';
+import { redisAdapter } from './redis_adapter.mjs';
 
 const PORT = Number(process.env.PORT);
 if (!PORT) throw new Error('PORT is required');
@@ -21,6 +23,7 @@ const { privateKey } = crypto.generateKeyPairSync('rsa', { modulusLength: 2048 }
 const signingKey = { ...privateKey.export({ format: 'jwk' }), kid: 'bench-rs256', alg: 'RS256', use: 'sig' };
 
 const provider = new Provider(ISSUER, {
+  ...(process.env.REDIS_URL ? { adapter: redisAdapter(process.env.REDIS_URL) } : {}),
   clients: [{
     client_id: CLIENT_ID,
     client_secret: CLIENT_SECRET,
