@@ -2,8 +2,8 @@
 worker through the store and kept in each process for a short while.
 
 Building costs WeCom calls, so one worker builds and stores it for ``department_cache_ttl``;
-reading it from the store still costs a round trip and a JSON parse per login, which for a
-corp with thousands of departments is most of a login's CPU. So each process also keeps what it
+reading it from the store still costs a round trip and a JSON parse of the whole value per
+login, which grows with the corp's size. So each process also keeps what it
 read for at most a minute (like the access token, ``access_token.py``): a change in WeCom shows
 after at most ``department_cache_ttl`` plus that minute.
 """
