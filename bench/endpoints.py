@@ -22,7 +22,15 @@ from collections.abc import Callable
 from pathlib import Path
 
 import requests
-from harness import SimulatorProcess, Timed, hello_ceiling, measure
+from harness import (
+    SimulatorProcess,
+    Timed,
+    bench_parser,
+    hello_ceiling,
+    measure,
+    parse_bench_args,
+    print_rows,
+)
 from login_flow import TIMEOUT, Grant, Login, LoginFailed
 from logins import REDIS_DB, bridge_server, run_bench
 
@@ -149,29 +157,15 @@ def body(args: argparse.Namespace, sim: SimulatorProcess, tmp: Path) -> bool:
         f"endpoint (+{args.warmup} warm-up each), concurrency {args.concurrency}, gunicorn -w {args.workers} "
         f"(sync), Redis db {REDIS_DB}, {os.cpu_count()} CPUs"
     )
-    width = max(len(label) for label, _ in rows)
-    for label, value in rows:
-        print(f"  {label:<{width}}  {value}")
+    print_rows(rows)
     return True
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
+    parser = bench_parser(__doc__, "untimed requests before each phase")
     parser.add_argument("--tokens", type=int, default=300, help="codes, and refreshes, timed (default 300)")
     parser.add_argument("--gets", type=int, default=2000, help="GETs per discovery/JWKS/hello (default 2000)")
-    parser.add_argument("--concurrency", type=int, default=8, help="client threads (default 8)")
-    parser.add_argument("--workers", type=int, default=2, help="gunicorn workers (default 2)")
-    parser.add_argument(
-        "--warmup", type=int, help="untimed requests before each phase (default 2 x concurrency)"
-    )
-    args = parser.parse_args(argv)
-    for name in ("tokens", "gets", "concurrency", "workers"):
-        if getattr(args, name) < 1:
-            parser.error(f"--{name} must be at least 1")
-    args.warmup = 2 * args.concurrency if args.warmup is None else max(1, args.warmup)
-    return args
+    return parse_bench_args(parser, argv, ("tokens", "gets"))
 
 
 def main(argv: list[str] | None = None) -> int:

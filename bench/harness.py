@@ -6,6 +6,7 @@ here: ``stop()`` in a ``finally``, plus a parent-death signal so a killed benchm
 
 from __future__ import annotations
 
+import argparse
 import contextlib
 import ctypes
 import multiprocessing
@@ -16,7 +17,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from multiprocessing.connection import Connection
 from pathlib import Path
@@ -395,3 +396,34 @@ def interrupt_on_signals() -> None:
 
     signal.signal(signal.SIGINT, signal.default_int_handler)
     signal.signal(signal.SIGTERM, handler)
+
+
+# command line and report ---------------------------------------------------------------------
+
+
+def bench_parser(doc: str | None, warmup_help: str) -> argparse.ArgumentParser:
+    """The flags every benchmark shares: --concurrency, --workers (the bridge's) and --warmup."""
+    parser = argparse.ArgumentParser(description=doc, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--concurrency", type=int, default=8, help="client threads (default 8)")
+    parser.add_argument("--workers", type=int, default=2, help="bridge gunicorn workers (default 2)")
+    parser.add_argument("--warmup", type=int, help=f"{warmup_help} (default 2 x concurrency)")
+    return parser
+
+
+def parse_bench_args(
+    parser: argparse.ArgumentParser, argv: list[str] | None, counts: Sequence[str]
+) -> argparse.Namespace:
+    """Parsed, with ``counts`` (and concurrency, workers) at least 1 and the warm-up defaulted."""
+    args = parser.parse_args(argv)
+    for name in ("concurrency", "workers", *counts):
+        if getattr(args, name) < 1:
+            parser.error(f"--{name.replace('_', '-')} must be at least 1")
+    args.warmup = 2 * args.concurrency if args.warmup is None else max(1, args.warmup)
+    return args
+
+
+def print_rows(rows: Sequence[tuple[str, str]]) -> None:
+    """label  value, one a line, the values aligned."""
+    width = max(len(label) for label, _ in rows)
+    for label, value in rows:
+        print(f"  {label:<{width}}  {value}")

@@ -27,11 +27,14 @@ from harness import (
     Gunicorn,
     SimulatorProcess,
     Timed,
+    bench_parser,
     command_counts,
     command_delta,
     fail,
     hello_ceiling,
     interrupt_on_signals,
+    parse_bench_args,
+    print_rows,
     read_events,
     run_threads,
 )
@@ -190,9 +193,7 @@ def report(args: argparse.Namespace, run: LoginRun, ceiling: Timed) -> bool:
         f"gunicorn -w {args.workers} (sync), Redis db {REDIS_DB}, {os.cpu_count()} CPUs, "
         f"{BRIDGE_REQUESTS_PER_LOGIN} bridge requests + 1 WeCom page per login"
     )
-    width = max(len(label) for label, _ in rows)
-    for label, value in rows:
-        print(f"  {label:<{width}}  {value}")
+    print_rows(rows)
     if run.profile:
         print(f"  profile (py-spy --gil, share of the workers' samples; stacks in {args.profile}):")
         for line in run.profile.lines():
@@ -204,13 +205,8 @@ def report(args: argparse.Namespace, run: LoginRun, ceiling: Timed) -> bool:
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
+    parser = bench_parser(__doc__, "untimed logins first")
     parser.add_argument("--logins", type=int, default=300, help="timed logins (default 300)")
-    parser.add_argument("--concurrency", type=int, default=8, help="client threads (default 8)")
-    parser.add_argument("--workers", type=int, default=2, help="gunicorn workers (default 2)")
-    parser.add_argument("--warmup", type=int, help="untimed logins first (default 2 x concurrency)")
     parser.add_argument(
         "--monitor-logins", type=int, default=10, help="logins counted by MONITOR (default 10)"
     )
@@ -218,11 +214,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument(
         "--profile", type=Path, metavar="DIR", help="py-spy the workers in the timed phase, stacks to DIR"
     )
-    args = parser.parse_args(argv)
-    for name in ("logins", "concurrency", "workers", "monitor_logins"):
-        if getattr(args, name) < 1:
-            parser.error(f"--{name.replace('_', '-')} must be at least 1")
-    args.warmup = 2 * args.concurrency if args.warmup is None else max(1, args.warmup)
+    args = parse_bench_args(parser, argv, ("logins", "monitor_logins"))
     args.hello_requests = args.hello_requests or max(1000, BRIDGE_REQUESTS_PER_LOGIN * args.logins)
     return args
 

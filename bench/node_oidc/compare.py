@@ -38,7 +38,16 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))  # bench/: harness, login_flow, logins
 
 import requests  # noqa: E402
-from harness import _CLK_TCK, LoggedProcess, Timed, _die_with_parent, _stat_fields, run_threads  # noqa: E402
+from harness import (  # noqa: E402
+    _CLK_TCK,
+    LoggedProcess,
+    Timed,
+    _die_with_parent,
+    _stat_fields,
+    bench_parser,
+    parse_bench_args,
+    run_threads,
+)
 from login_flow import (  # noqa: E402
     BRIDGE_REQUESTS_PER_LOGIN,
     CLIENT_ID,
@@ -159,20 +168,9 @@ def bench_node(args: argparse.Namespace, log_dir: Path, redis_url: str | None = 
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
+    parser = bench_parser(__doc__, "untimed logins first, each side")
     parser.add_argument("--logins", type=int, default=300, help="timed logins, each side (default 300)")
-    parser.add_argument("--concurrency", type=int, default=8, help="client threads (default 8)")
-    parser.add_argument("--workers", type=int, default=2, help="bridge gunicorn workers (default 2)")
-    parser.add_argument(
-        "--warmup", type=int, help="untimed logins first, each side (default 2 x concurrency)"
-    )
-    args = parser.parse_args(argv)
-    for name in ("logins", "concurrency", "workers"):
-        if getattr(args, name) < 1:
-            parser.error(f"--{name} must be at least 1")
-    args.warmup = 2 * args.concurrency if args.warmup is None else max(1, args.warmup)
+    args = parse_bench_args(parser, argv, ("logins",))
     args.monitor_logins = 1  # bench_logins' untimed MONITOR phase: not reported here, kept minimal
     args.profile = None  # bench/logins.py --profile; a profiled bridge would not compare fairly
     return args

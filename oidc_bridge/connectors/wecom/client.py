@@ -254,11 +254,10 @@ class WeComClient:
     def _answer(
         self, method: str, path: str, params: Mapping[str, str], json_body: Mapping[str, Any] | None
     ) -> dict[str, Any]:
-        url = self._api + path
+        # The query encoded here: requests' own encoding checks each value against several
+        # abstract types first, a measurable share of the call.
+        target = f"{self._api}{path}?{urlencode(params)}"
         try:
-            # The query encoded here: requests' own encoding checks each value against several
-            # abstract types first, a measurable share of the call.
-            target = f"{url}?{urlencode(params)}"
             request = requests.Request(method, target, _HEADERS, json=json_body).prepare()
             resp = self._transport.send(request, timeout=self._timeout, proxies=self._proxies)
             _ = resp.content  # read it all, whatever the status: the connection goes back to the pool
@@ -270,21 +269,23 @@ class WeComClient:
             error = None
         if error is not None:
             # Raised outside the except block: requests' messages carry the full URL, secrets included.
-            shown = _shown(url, params)
-            log.warning("wecom call failed", extra={"wecom_call": shown, "wecom_errcode": None})
+            log.warning("wecom call failed", extra={"wecom_call": redact_url(target), "wecom_errcode": None})
             raise error
         body = _json_of(path, resp)
         errcode = body.get("errcode", 0)
         if errcode:
             error = error_from_response(path, body)
-            shown = _shown(url, params)
             log.warning(
                 "wecom call failed",
-                extra={"wecom_call": shown, "wecom_errcode": error.errcode, "wecom_hint": error.request_hint},
+                extra={
+                    "wecom_call": redact_url(target),
+                    "wecom_errcode": error.errcode,
+                    "wecom_hint": error.request_hint,
+                },
             )
             raise error
         if log.isEnabledFor(logging.DEBUG):  # the redaction is not free; most logs are INFO
-            log.debug("wecom call ok", extra={"wecom_call": _shown(url, params)})
+            log.debug("wecom call ok", extra={"wecom_call": redact_url(target)})
         return body
 
 
@@ -296,11 +297,6 @@ def shared_token_client(settings: WeComSettings, store: Store, pool_size: int = 
     tokens = AccessTokenCache(store, settings, lambda: client.fetch_access_token())
     client = WeComClient(settings, tokens, pool_size=pool_size)
     return client
-
-
-def _shown(url: str, params: Mapping[str, str]) -> str:
-    """The call as a log line may show it: secrets, tokens and codes replaced."""
-    return redact_url(f"{url}?{urlencode(params)}")
 
 
 def redact_url(url: str) -> str:
