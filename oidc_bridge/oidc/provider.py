@@ -126,6 +126,16 @@ class CodeStore(AuthorizationState):
             log.warning("authorization code replayed: revoked the access token it issued")
 
 
+class _Parser(Provider):  # type: ignore[misc]
+    """pyop's Provider, minus a deep copy of the whole discovery document per authorization
+    request: its scope validator reads ``provider_configuration``, which pyop deep-copies on
+    every access. Nothing here writes to it, so the validators read the original."""
+
+    @property
+    def provider_configuration(self) -> Any:
+        return self.configuration_information
+
+
 class PyopCore:
     """Authorization-request parsing and code issuing through pyop; ID tokens signed by us."""
 
@@ -139,7 +149,7 @@ class PyopCore:
         # validate an https twin, then put the real issuer back. pyop signs nothing for us, so
         # it holds no key.
         https_twin = Endpoints("https://" + settings.issuer.split("://", 1)[1])
-        self._parser = Provider(
+        self._parser = _Parser(
             None, discovery_document(https_twin, ["RS256"]), self.codes, self._clients, Userinfo({})
         )
         self._parser.configuration_information["issuer"] = settings.issuer

@@ -12,10 +12,10 @@ import logging
 import secrets
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
-from ..store.base import Keys, Store, get_json, set_json, token_hash
+from ..store.base import Keys, Store, get_json, record_fields, set_json, token_hash
 
 log = logging.getLogger(__name__)
 
@@ -70,7 +70,7 @@ class RefreshTokens:
         if left <= 0:
             return None
         self._store.set(Keys.used_refresh_token(h), family.family_id, left)
-        updated = Family(**{**asdict(family), "claims": claims})
+        updated = replace(family, claims=claims)
         self._save(updated)
         return self._issue(updated)
 
@@ -96,7 +96,7 @@ class RefreshTokens:
     def _save(self, family: Family) -> None:
         left = family.remaining(self._clock())
         if left > 0:
-            set_json(self._store, Keys.refresh_family(family.family_id), asdict(family), left)
+            set_json(self._store, Keys.refresh_family(family.family_id), record_fields(family), left)
 
     def _issue(self, family: Family) -> str:
         token = secrets.token_urlsafe(32)

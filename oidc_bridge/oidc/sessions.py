@@ -11,11 +11,11 @@ import hmac
 import secrets
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from typing import Any
 
 from ..config.schema import SessionSettings
-from ..store.base import Keys, Store, get_json, getdel_json, set_json, token_hash
+from ..store.base import Keys, Store, get_json, getdel_json, record_fields, set_json, token_hash
 
 
 @dataclass
@@ -80,7 +80,7 @@ class Sessions:
         left = self._settings.absolute_lifetime - (self._clock() - session.auth_time)
         ttl = min(self._settings.idle_lifetime, left)
         if ttl > 0:
-            set_json(self._store, Keys.session(session.sid), asdict(session), ttl)
+            set_json(self._store, Keys.session(session.sid), record_fields(session), ttl)
 
     def end(self, sid: str) -> Session | None:
         data = getdel_json(self._store, Keys.session(sid))

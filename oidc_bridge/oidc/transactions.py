@@ -15,7 +15,7 @@ import secrets
 import string
 import time
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote, urlencode
 
@@ -32,7 +32,7 @@ from ..errors import (
 )
 from ..metrics import NO_METRICS, Recorder
 from ..observability import bind, new_request_id
-from ..store.base import Keys, Store, getdel_json, set_json, token_hash
+from ..store.base import Keys, Store, getdel_json, record_fields, set_json, token_hash
 from .authorize import AuthRequest, RedirectTarget
 from .claims import claims_from_identity
 from .clients import ClientRegistry
@@ -101,9 +101,14 @@ class ParkedLogin:
     upstream: str = ""
 
     def to_json(self) -> dict[str, Any]:
-        data = asdict(self)
-        data["request"]["prompt"] = sorted(self.request.prompt)
-        return data
+        req = self.request
+        request = record_fields(req) | {
+            "scopes": list(req.scopes),
+            "prompt": sorted(req.prompt),
+            "params": dict(req.params),
+        }
+        request["target"] = None if req.target is None else record_fields(req.target)
+        return record_fields(self) | {"request": request}
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> ParkedLogin:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import json
 from contextlib import AbstractContextManager
+from dataclasses import fields
 from typing import Any, Protocol
 
 
@@ -113,6 +114,16 @@ def get_json(store: Store, key: str) -> Any | None:
 
 def set_json(store: Store, key: str, value: Any, ttl: float) -> None:
     store.set(key, json.dumps(value, separators=(",", ":"), ensure_ascii=False), ttl)
+
+
+def record_fields(record: Any) -> dict[str, Any]:
+    """A dataclass's fields as a flat dict for ``set_json``: nested values are shared, not copied.
+
+    ``dataclasses.asdict`` deep-copies every nested dict and list only for ``json.dumps`` to read
+    them once; on a login that was the largest share of serialising the session and the parked
+    login (bench/logins.py, cProfile).
+    """
+    return {f.name: getattr(record, f.name) for f in fields(record)}
 
 
 def getdel_json(store: Store, key: str) -> Any | None:
