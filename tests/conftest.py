@@ -9,6 +9,7 @@ from collections.abc import Iterator
 import pytest
 import redis
 
+from oidc_bridge.observability import forget_secrets
 from oidc_bridge.store.memory_store import memory_store as _memory_store
 from oidc_bridge.store.redis_store import RedisStore
 
@@ -16,6 +17,14 @@ from .own_redis import OwnRedis, free_port
 
 # The store tests own db 12 of the real Redis and flush only it.
 STORE_TEST_DB = 12
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _forget_logged_secrets() -> Iterator[None]:
+    """Registered secrets are process-wide: one module's app (with a one-letter WeCom secret,
+    say) must not go on redacting another module's log lines, letter by letter."""
+    yield
+    forget_secrets()
 
 
 @pytest.fixture(scope="session")
