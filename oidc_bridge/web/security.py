@@ -62,8 +62,11 @@ class CookiePolicy:
         response.delete_cookie(self.session_name, path="/", secure=self.secure, httponly=True, samesite="Lax")
 
 
+_DEFAULT_CSP = page_csp()
+
+
 def add_security_headers(response: Response) -> Response:
-    response.headers.setdefault("Content-Security-Policy", page_csp())
+    response.headers.setdefault("Content-Security-Policy", _DEFAULT_CSP)
     response.headers.setdefault("X-Content-Type-Options", "nosniff")
     response.headers.setdefault("X-Frame-Options", "DENY")
     response.headers.setdefault("Referrer-Policy", "no-referrer")
