@@ -84,13 +84,16 @@ class LoggedProcess:
 
 
 class Gunicorn(LoggedProcess):
-    """``gunicorn -w N -b 127.0.0.1:PORT APP``."""
+    """``gunicorn -c python:oidc_bridge.gunicorn_conf -w N -b 127.0.0.1:PORT APP``: the image's own
+    settings (sync workers, access log, metrics shared through files), with the worker count and
+    a loopback port given on the command line, which win over the file's."""
 
     def __init__(self, app: str, workers: int, env: dict[str, str], log_path: Path, pythonpath: Path) -> None:
         super().__init__(log_path)
         self.workers = workers
         self._argv = [
             sys.executable, "-m", "gunicorn",
+            "-c", "python:oidc_bridge.gunicorn_conf",
             "-w", str(workers),
             "-b", f"127.0.0.1:{self.port}",
             "--pythonpath", str(pythonpath),
@@ -401,12 +404,15 @@ def interrupt_on_signals() -> None:
 # command line and report ---------------------------------------------------------------------
 
 
-def bench_parser(doc: str | None, warmup_help: str) -> argparse.ArgumentParser:
-    """The flags every benchmark shares: --concurrency, --workers (the bridge's) and --warmup."""
+def bench_parser(doc: str | None, warmup_help: str, warmup: int | None = None) -> argparse.ArgumentParser:
+    """The flags every benchmark shares: --concurrency, --workers (the bridge's) and --warmup
+    (default ``warmup``, or twice the concurrency)."""
     parser = argparse.ArgumentParser(description=doc, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--concurrency", type=int, default=8, help="client threads (default 8)")
     parser.add_argument("--workers", type=int, default=2, help="bridge gunicorn workers (default 2)")
-    parser.add_argument("--warmup", type=int, help=f"{warmup_help} (default 2 x concurrency)")
+    default = "2 x concurrency" if warmup is None else str(warmup)
+    parser.add_argument("--warmup", type=int, help=f"{warmup_help} (default {default})")
+    parser.set_defaults(warmup_default=warmup)
     return parser
 
 
@@ -418,7 +424,9 @@ def parse_bench_args(
     for name in ("concurrency", "workers", *counts):
         if getattr(args, name) < 1:
             parser.error(f"--{name.replace('_', '-')} must be at least 1")
-    args.warmup = 2 * args.concurrency if args.warmup is None else max(1, args.warmup)
+    if args.warmup is None:
+        args.warmup = args.warmup_default or 2 * args.concurrency
+    args.warmup = max(1, args.warmup)
     return args
 
 

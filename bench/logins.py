@@ -4,9 +4,11 @@
 
 Each login is a fresh browser (no cookies): authorize -> the simulator's login page (auto-approve)
 -> the bridge's callback -> token (client_secret_basic, PKCE S256) -> userinfo, which must be 200
-for zhangsan. The bridge runs as ``gunicorn -w W`` on the real Redis (db 14, flushed before and
-after); the WeCom simulator runs in its own process so its CPU is not counted. The ceiling is a
-bare Flask "hello" under the same gunicorn settings, driven by the same client threads.
+for zhangsan. The bridge runs as ``gunicorn -w W`` with the image's gunicorn settings
+(``gunicorn_conf``: access log on, metrics shared across workers) on the real Redis (db 14,
+flushed before and after); the WeCom simulator runs in its own process so its CPU is not
+counted. The ceiling is a bare Flask "hello" under the same gunicorn settings, driven by the
+same client threads.
 Exit status 1 when a login fails or the run did not cost exactly one gettoken.
 """
 
@@ -190,7 +192,7 @@ def report(args: argparse.Namespace, run: LoginRun, ceiling: Timed) -> bool:
     ]
     print(
         f"bench/logins.py: {t.count} logins (+{args.warmup} warm-up), concurrency {args.concurrency}, "
-        f"gunicorn -w {args.workers} (sync), Redis db {REDIS_DB}, {os.cpu_count()} CPUs, "
+        f"gunicorn -w {args.workers} (sync, gunicorn_conf), Redis db {REDIS_DB}, {os.cpu_count()} CPUs, "
         f"{BRIDGE_REQUESTS_PER_LOGIN} bridge requests + 1 WeCom page per login"
     )
     print_rows(rows)
