@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import contextlib
 import contextvars
+import functools
 import json
 import logging
 import re
@@ -182,9 +183,18 @@ def _redact_authorization(m: re.Match[str]) -> str:
     return f"{m.group(1)}{scheme}{REDACTED}"
 
 
+# Every pattern above needs one of these words (each secret name contains one), so text without
+# any of them skips the five substitutions: most log values are ids, paths and numbers.
+_MAYBE_SECRET_RE = re.compile(r"code|token|secret|ticket|password|eyJ|bearer|authorization", re.IGNORECASE)
+
+
 def redact_text(text: str, registry: SecretRegistry | None = None) -> str:
     """Text with every secret-looking value replaced by ``[REDACTED]``."""
     text = (registry or _registry).redact(text)
+    return text if _MAYBE_SECRET_RE.search(text) is None else _redact_patterns(text)
+
+
+def _redact_patterns(text: str) -> str:
     # Values by key name first: a later pattern may swallow a key ("Bearer code=...") but by
     # then its value is gone.
     text = _QUOTED_KEY_RE.sub(lambda m: _redact_quoted(m, 1, 2), text)
@@ -194,6 +204,7 @@ def redact_text(text: str, registry: SecretRegistry | None = None) -> str:
     return _BEARER_RE.sub(lambda m: m.group(1) + REDACTED, text)
 
 
+@functools.lru_cache(maxsize=1024)  # a handful of field names, checked on every log line
 def is_secret_key(name: str) -> bool:
     """Whether a field or parameter of this name holds a secret."""
     lowered = name.lower()
@@ -284,9 +295,18 @@ class RedactingFilter(logging.Filter):
             record.stack_info = redact_text(record.stack_info, self._registry)
 
 
+_last_second: tuple[int, str] = (-1, "")
+
+
 def _timestamp(record: logging.LogRecord) -> str:
-    ms = int(record.msecs)
-    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(record.created)) + f".{ms:03d}Z"
+    """ISO 8601 in UTC with milliseconds; the date and time formatted once a second, not per line."""
+    global _last_second
+    second, text = _last_second
+    if int(record.created) != second:
+        second = int(record.created)
+        text = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(second))
+        _last_second = (second, text)  # one tuple: a thread reads the old pair or the new one
+    return f"{text}.{int(record.msecs):03d}Z"
 
 
 def _one_line(text: str) -> str:
@@ -313,8 +333,11 @@ class TextFormatter(logging.Formatter):
         return line
 
 
+_NEEDS_QUOTES_RE = re.compile(r'[\s"=]')
+
+
 def _text_value(value: Any) -> str:
-    if isinstance(value, str) and value and not any(c.isspace() or c in '"=' for c in value):
+    if isinstance(value, str) and value and _NEEDS_QUOTES_RE.search(value) is None:
         return value
     return json.dumps(value, ensure_ascii=False, default=str)
 
@@ -354,6 +377,12 @@ def configure_logging(level: str = "INFO", fmt: str = "text", *, stream: TextIO 
         raise ValueError(f"unknown log level {level!r}")
     if fmt not in _FORMATTERS:
         raise ValueError(f"log format must be one of {', '.join(_FORMATTERS)}, not {fmt!r}")
+    # What no line of ours prints, logging need not gather for every record (the logging HOWTO,
+    # "Optimization"): the caller's file and line, the thread and multiprocessing names. The
+    # process id stays: gunicorn's own lines print it.
+    logging._srcfile = None  # type: ignore[attr-defined]
+    logging.logThreads = False
+    logging.logMultiprocessing = False
     root = logging.getLogger()
     for old in [h for h in root.handlers if h.get_name() == _HANDLER_NAME]:
         root.removeHandler(old)

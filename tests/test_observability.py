@@ -348,3 +348,24 @@ def test_a_secret_parameter_is_redacted_whatever_surrounds_it(
 ) -> None:
     text = before + shape.format(name=name, value=value) + after
     assert value not in obs.redact_text(text) or value in before + after
+
+
+FRAGMENTS = st.sampled_from(
+    [
+        "code", "Token", "SECRET", "ticket", "password", "eyJ", "=", ":", '"', "&", "%3D", " ", ".",
+        "Bearer 0123456789abcdef", "Authorization: Basic dXNlcjpwYXNz", "code=abc", "'secret': 'x'", JWT,
+    ]
+)  # fmt: skip
+
+
+@settings(max_examples=300, deadline=None)
+@given(pieces=st.lists(st.one_of(FRAGMENTS, st.text(max_size=8)), max_size=14))
+def test_the_quick_check_skips_only_text_no_pattern_would_change(pieces: list[str]) -> None:
+    """redact_text skips the patterns for text without a trigger word: never a secret missed."""
+    text = "".join(pieces)
+    assert obs.redact_text(text, obs.SecretRegistry()) == obs._redact_patterns(text)
+
+
+@pytest.mark.parametrize("name", [*sorted(obs._SECRET_NAMES), "wecom.secret", "jsapi_ticket", "db-password"])
+def test_every_secret_name_is_a_trigger_word(name: str) -> None:
+    assert obs._MAYBE_SECRET_RE.search(name)
