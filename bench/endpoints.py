@@ -31,6 +31,7 @@ from harness import (
     measure,
     parse_bench_args,
     print_rows,
+    times,
 )
 from login_flow import TIMEOUT, Grant, Login, LoginFailed
 from logins import REDIS_DB, bridge_server, run_bench
@@ -105,7 +106,7 @@ def ratio(name: str, t: Timed, ceiling: Timed) -> tuple[str, str]:
     verdict = "met" if r >= RATIO_TARGET else "NOT met"
     return (
         f"{name} / ceiling",
-        f"{r:.2f} (target >= {RATIO_TARGET}: {verdict}; CPU {t.cpu_ms / ceiling.cpu_ms:.1f}x a hello)",
+        f"{r:.2f} (target >= {RATIO_TARGET}: {verdict}; CPU {times(t.cpu_ms, ceiling.cpu_ms)} a hello)",
     )
 
 

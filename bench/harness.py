@@ -430,6 +430,12 @@ def parse_bench_args(
     return args
 
 
+def times(cpu_ms: float, ceiling_cpu_ms: float) -> str:
+    """``cpu_ms`` as a multiple of the ceiling's; "n/a" when too few requests for the CPU clock
+    (10 ms ticks) to count any."""
+    return f"{cpu_ms / ceiling_cpu_ms:.1f}x" if ceiling_cpu_ms > 0 else "n/a"
+
+
 def print_rows(rows: Sequence[tuple[str, str]]) -> None:
     """label  value, one a line, the values aligned."""
     width = max(len(label) for label, _ in rows)

@@ -39,6 +39,7 @@ from harness import (
     print_rows,
     read_events,
     run_threads,
+    times,
 )
 from login_flow import BRIDGE_REQUESTS_PER_LOGIN, USERID, Login, write_config
 from profiler import Profiler, Summary
@@ -186,8 +187,8 @@ def report(args: argparse.Namespace, run: LoginRun, ceiling: Timed) -> bool:
         ),
         (
             "CPU per request / ceiling",
-            f"{per_request_ms / ceiling.cpu_ms:.1f}x a hello request "
-            f"(a login costs {t.cpu_ms / ceiling.cpu_ms:.1f} hellos)",
+            f"{times(per_request_ms, ceiling.cpu_ms)} a hello request "
+            f"(a login costs {times(t.cpu_ms, ceiling.cpu_ms)} hellos)",
         ),
     ]
     print(

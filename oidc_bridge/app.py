@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import time
 
 from flask import Flask, Response, g, request
@@ -16,6 +17,10 @@ from .store.base import Store
 from .web import oidc, ops, setup, wecom
 from .web.render import register_error_handlers
 from .web.security import add_security_headers
+
+# One line per request, in the bridge's own format (JSON too) and with its request id; the path,
+# never the query string or the Referer, which carry codes and states.
+access_log = logging.getLogger("oidc_bridge.access")
 
 
 def create_app(
@@ -57,12 +62,23 @@ def create_app(
         g.metrics_started = time.perf_counter()
 
     @app.after_request
-    def _count_request(response: Response) -> Response:
-        # The endpoint name, never the path: a path may be anything a client sends.
+    def _count_and_log_request(response: Response) -> Response:
         started = g.get("metrics_started")
         elapsed = time.perf_counter() - started if started is not None else 0.0
+        # Metrics by endpoint name, never the path: a path may be anything a client sends.
         endpoint = request.endpoint or "unmatched"
         svc.metrics.http_request(endpoint, request.method, response.status_code, elapsed)
+        access_log.info(
+            "%s %s %s",
+            request.method,
+            request.path,
+            response.status_code,
+            extra={
+                "ms": round(elapsed * 1000, 1),
+                "remote_addr": request.remote_addr,
+                "user_agent": request.user_agent.string or None,
+            },
+        )
         return response
 
     return app

@@ -205,7 +205,7 @@ def test_access_log_has_paths_but_never_query_strings(server: Server) -> None:
     status, _ = _get(f"{server.base}/readyz?code={secret_code}&state=STATEmustNotBeLogged")
     assert status == 200
     deadline = time.monotonic() + 5
-    while '"GET /readyz HTTP/1.1" 200' not in server.output():
+    while "GET /readyz 200" not in server.output():
         assert time.monotonic() < deadline, server.output()
         time.sleep(0.05)
     output = server.output()
