@@ -2,8 +2,8 @@
 
 ``python bench/endpoints.py [--tokens 300] [--gets 2000] [--concurrency 8] [--workers 2]``
 
-The bridge runs as ``gunicorn -w W`` with the image's gunicorn settings (``gunicorn_conf``: access
-log on, metrics shared across workers) on the real Redis (db 14, flushed before and after) with the
+The bridge runs as ``gunicorn -w W`` with the image's gunicorn settings (``gunicorn_conf``: sync
+workers, metrics shared across workers) on the real Redis (db 14, flushed before and after) with the
 WeCom simulator in its own process, as in ``bench/logins.py``. Untimed: N full logins up to the
 code (scope ``openid profile offline_access``, so every code grant issues a refresh token). Timed,
 one request per job: the N ``POST /token`` code redemptions (client_secret_basic, PKCE S256), then

@@ -85,7 +85,7 @@ class LoggedProcess:
 
 class Gunicorn(LoggedProcess):
     """``gunicorn -c python:oidc_bridge.gunicorn_conf -w N -b 127.0.0.1:PORT APP``: the image's own
-    settings (sync workers, access log, metrics shared through files), with the worker count and
+    settings (sync workers, metrics shared through files), with the worker count and
     a loopback port given on the command line, which win over the file's."""
 
     def __init__(self, app: str, workers: int, env: dict[str, str], log_path: Path, pythonpath: Path) -> None:

@@ -5,7 +5,7 @@
 Each login is a fresh browser (no cookies): authorize -> the simulator's login page (auto-approve)
 -> the bridge's callback -> token (client_secret_basic, PKCE S256) -> userinfo, which must be 200
 for zhangsan. The bridge runs as ``gunicorn -w W`` with the image's gunicorn settings
-(``gunicorn_conf``: access log on, metrics shared across workers) on the real Redis (db 14,
+(``gunicorn_conf``: sync workers, metrics shared across workers) on the real Redis (db 14,
 flushed before and after); the WeCom simulator runs in its own process so its CPU is not
 counted. The ceiling is a bare Flask "hello" under the same gunicorn settings, driven by the
 same client threads.
