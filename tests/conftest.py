@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import io
+import logging
 import secrets
 import shutil
 from collections.abc import Iterator
@@ -9,7 +11,7 @@ from collections.abc import Iterator
 import pytest
 import redis
 
-from oidc_bridge.observability import forget_secrets
+from oidc_bridge.observability import configure_logging, forget_secrets
 from oidc_bridge.store.memory_store import memory_store as _memory_store
 from oidc_bridge.store.redis_store import RedisStore
 
@@ -25,6 +27,19 @@ def _forget_logged_secrets() -> Iterator[None]:
     say) must not go on redacting another module's log lines, letter by letter."""
     yield
     forget_secrets()
+
+
+@pytest.fixture
+def json_log() -> Iterator[io.StringIO]:
+    """The bridge's log handler, JSON lines at DEBUG, writing to a string; removed afterwards."""
+    stream, root = io.StringIO(), logging.getLogger()
+    level = root.level
+    configure_logging("DEBUG", "json", stream=stream)
+    yield stream
+    for handler in [h for h in root.handlers if h.get_name() == "oidc-bridge"]:
+        root.removeHandler(handler)
+        handler.close()
+    root.setLevel(level)
 
 
 @pytest.fixture(scope="session")

@@ -5,34 +5,17 @@ from __future__ import annotations
 
 import io
 import json
-import logging
-from collections.abc import Iterator
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
 import requests
 
-from oidc_bridge.observability import configure_logging
-
 from .conftest import PORTAL, POST_LOGOUT, WEB, Stack
 from .helpers import refresh
 from .rp import WECOM_UA, Browser, Client
 
 pytestmark = pytest.mark.redis
-
-
-@pytest.fixture
-def json_log() -> Iterator[io.StringIO]:
-    stream = io.StringIO()
-    root = logging.getLogger()
-    level = root.level
-    configure_logging("DEBUG", "json", stream=stream)
-    yield stream
-    for handler in [h for h in root.handlers if h.get_name() == "oidc-bridge"]:
-        root.removeHandler(handler)
-        handler.close()
-    root.setLevel(level)
 
 
 def _login(

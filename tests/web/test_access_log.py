@@ -4,28 +4,11 @@ from __future__ import annotations
 
 import io
 import json
-import logging
-from collections.abc import Iterator
 from pathlib import Path
-
-import pytest
 
 from oidc_bridge.app import create_app
 from oidc_bridge.config.schema import ClientSettings, Settings, WeComSettings
-from oidc_bridge.observability import configure_logging
 from oidc_bridge.store.memory_store import memory_store
-
-
-@pytest.fixture
-def json_log() -> Iterator[io.StringIO]:
-    stream, root = io.StringIO(), logging.getLogger()
-    level = root.level
-    configure_logging("INFO", "json", stream=stream)
-    yield stream
-    for handler in [h for h in root.handlers if h.get_name() == "oidc-bridge"]:
-        root.removeHandler(handler)
-        handler.close()
-    root.setLevel(level)
 
 
 def test_each_request_is_one_json_line_with_its_request_id_and_no_query(
