@@ -410,9 +410,8 @@ def bench_parser(doc: str | None, warmup_help: str, warmup: int | None = None) -
     parser = argparse.ArgumentParser(description=doc, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--concurrency", type=int, default=8, help="client threads (default 8)")
     parser.add_argument("--workers", type=int, default=2, help="bridge gunicorn workers (default 2)")
-    default = "2 x concurrency" if warmup is None else str(warmup)
-    parser.add_argument("--warmup", type=int, help=f"{warmup_help} (default {default})")
-    parser.set_defaults(warmup_default=warmup)
+    shown = "2 x concurrency" if warmup is None else warmup
+    parser.add_argument("--warmup", type=int, default=warmup, help=f"{warmup_help} (default {shown})")
     return parser
 
 
@@ -424,9 +423,7 @@ def parse_bench_args(
     for name in ("concurrency", "workers", *counts):
         if getattr(args, name) < 1:
             parser.error(f"--{name.replace('_', '-')} must be at least 1")
-    if args.warmup is None:
-        args.warmup = args.warmup_default or 2 * args.concurrency
-    args.warmup = max(1, args.warmup)
+    args.warmup = 2 * args.concurrency if args.warmup is None else max(1, args.warmup)
     return args
 
 

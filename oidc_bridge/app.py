@@ -76,7 +76,7 @@ def create_app(
             extra={
                 "ms": round(elapsed * 1000, 1),
                 "remote_addr": request.remote_addr,
-                "user_agent": request.user_agent.string or None,
+                "user_agent": request.headers.get("User-Agent") or None,
             },
         )
         return response

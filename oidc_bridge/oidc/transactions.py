@@ -106,8 +106,8 @@ class ParkedLogin:
             "scopes": list(req.scopes),
             "prompt": sorted(req.prompt),
             "params": dict(req.params),
+            "target": None if req.target is None else record_fields(req.target),
         }
-        request["target"] = None if req.target is None else record_fields(req.target)
         return record_fields(self) | {"request": request}
 
     @classmethod
