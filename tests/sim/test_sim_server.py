@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import http.client
+
 import pytest
 import requests
 
@@ -44,3 +46,22 @@ def test_two_simulators_run_side_by_side() -> None:
         assert one.base_url != two.base_url
         one.invalidate_tokens()
         assert two.stats.calls == {}
+
+
+def test_connections_are_kept_alive_between_calls_as_wecom_does() -> None:
+    """The bridge keeps a pool of connections to WeCom; the simulator must let it reuse them."""
+    with SimulatorServer() as sim:
+        host, port = sim.base_url.removeprefix("http://").split(":")
+        conn = http.client.HTTPConnection(host, int(port), timeout=5)
+        try:
+            conn.request("GET", "/cgi-bin/gettoken?corpid=x&corpsecret=y")
+            first = conn.getresponse()
+            first.read()
+            sock = conn.sock
+            assert sock is not None and first.getheader("Connection", "").lower() != "close"
+            conn.request("GET", "/cgi-bin/gettoken?corpid=x&corpsecret=y")
+            second = conn.getresponse()
+            second.read()
+            assert conn.sock is sock and second.status == 200
+        finally:
+            conn.close()
