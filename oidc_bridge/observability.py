@@ -9,6 +9,7 @@ import contextvars
 import functools
 import json
 import logging
+import math
 import re
 import secrets
 import sys
@@ -122,6 +123,11 @@ _PARAM_RE = re.compile(
     re.IGNORECASE,
 )
 
+# Every pattern above needs one of these words (each secret name contains one), so text without
+# any of them skips the five substitutions: most log values are ids, paths and numbers.
+_TRIGGER_WORDS = r"code|token|secret|ticket|password|eyJ|bearer|authorization"
+_MAYBE_SECRET_RE = re.compile(_TRIGGER_WORDS, re.IGNORECASE)
+
 
 class SecretRegistry:
     """Literal secrets known at start (WeCom secret, client secrets), replaced wherever they appear."""
@@ -130,6 +136,9 @@ class SecretRegistry:
         self._lock = threading.Lock()
         self._values: set[str] = set()
         self._pattern: re.Pattern[str] | None = None
+        # One search that finds any literal or any trigger word: most log values have neither,
+        # and then nothing below can change them (redact_text).
+        self.screen: re.Pattern[str] = _MAYBE_SECRET_RE
 
     def add(self, value: str) -> None:
         if not value or not value.strip():
@@ -139,13 +148,15 @@ class SecretRegistry:
         forms |= {json.dumps(value, ensure_ascii=as_ascii)[1:-1] for as_ascii in (True, False)}
         with self._lock:
             self._values |= forms
-            alternatives = sorted(self._values, key=len, reverse=True)
-            self._pattern = re.compile("|".join(map(re.escape, alternatives)))
+            alternatives = "|".join(map(re.escape, sorted(self._values, key=len, reverse=True)))
+            self._pattern = re.compile(alternatives)
+            self.screen = re.compile(f"(?i:{_TRIGGER_WORDS})|{alternatives}")
 
     def clear(self) -> None:
         with self._lock:
             self._values.clear()
             self._pattern = None
+            self.screen = _MAYBE_SECRET_RE
 
     def redact(self, text: str) -> str:
         pattern = self._pattern
@@ -183,14 +194,12 @@ def _redact_authorization(m: re.Match[str]) -> str:
     return f"{m.group(1)}{scheme}{REDACTED}"
 
 
-# Every pattern above needs one of these words (each secret name contains one), so text without
-# any of them skips the five substitutions: most log values are ids, paths and numbers.
-_MAYBE_SECRET_RE = re.compile(r"code|token|secret|ticket|password|eyJ|bearer|authorization", re.IGNORECASE)
-
-
 def redact_text(text: str, registry: SecretRegistry | None = None) -> str:
     """Text with every secret-looking value replaced by ``[REDACTED]``."""
-    text = (registry or _registry).redact(text)
+    registry = registry or _registry
+    if registry.screen.search(text) is None:
+        return text  # no registered secret and no trigger word: nothing below would change it
+    text = registry.redact(text)
     return text if _MAYBE_SECRET_RE.search(text) is None else _redact_patterns(text)
 
 
@@ -339,6 +348,8 @@ _NEEDS_QUOTES_RE = re.compile(r'[\s"=]')
 def _text_value(value: Any) -> str:
     if isinstance(value, str) and value and _NEEDS_QUOTES_RE.search(value) is None:
         return value
+    if type(value) is int or (type(value) is float and math.isfinite(value)):
+        return repr(value)  # as json.dumps writes it, for a fraction of the cost
     return json.dumps(value, ensure_ascii=False, default=str)
 
 

@@ -369,3 +369,21 @@ def test_the_quick_check_skips_only_text_no_pattern_would_change(pieces: list[st
 @pytest.mark.parametrize("name", [*sorted(obs._SECRET_NAMES), "wecom.secret", "jsapi_ticket", "db-password"])
 def test_every_secret_name_is_a_trigger_word(name: str) -> None:
     assert obs._MAYBE_SECRET_RE.search(name)
+
+
+@settings(max_examples=300, deadline=None)
+@given(before=st.text(), after=st.text(), secret=SECRET_VALUE, other=SECRET_VALUE)
+def test_a_registered_secret_is_redacted_whatever_surrounds_it(
+    before: str, after: str, secret: str, other: str
+) -> None:
+    """The quick screen (trigger words or a registered literal) never lets a registered secret by."""
+    registry = obs.SecretRegistry()
+    registry.add(other)
+    registry.add(secret)
+    text = before + secret + after
+    assert secret not in obs.redact_text(text, registry) or secret in before + after
+
+
+@pytest.mark.parametrize("value", [0, 7, -3, 1.7, 0.1, 1e20, float("nan"), float("inf"), True, None])
+def test_numbers_in_text_lines_read_as_json_writes_them(value: object) -> None:
+    assert obs._text_value(value) == json.dumps(value)
