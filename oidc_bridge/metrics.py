@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
@@ -97,6 +97,7 @@ class Metrics:
         else:
             self.registry = None
         reg = self.registry
+        self._children: dict[tuple[Counter | Histogram, tuple[str, ...]], Any] = {}
         self._http_requests = Counter(
             "oidc_bridge_http_requests",
             "HTTP requests by Flask endpoint name (never the raw path), method and status.",
@@ -159,24 +160,33 @@ class Metrics:
         directory = os.environ.get(MULTIPROC_ENV)
         return cls(Path(directory) if directory else None)
 
+    def _child(self, metric: Counter | Histogram, *values: str) -> Any:
+        """``metric.labels(*values)``, kept: prometheus_client checks and converts the values and
+        takes a lock on every call, a dozen times a login for the same few label sets."""
+        key = (metric, values)
+        child = self._children.get(key)
+        if child is None:
+            child = self._children[key] = metric.labels(*values)
+        return child
+
     # -- Recorder ------------------------------------------------------------------------------
 
     def http_request(self, endpoint: str, method: str, status: int, seconds: float) -> None:
-        self._http_requests.labels(endpoint, method, str(status)).inc()
-        self._http_duration.labels(endpoint).observe(seconds)
+        self._child(self._http_requests, endpoint, method, str(status)).inc()
+        self._child(self._http_duration, endpoint).observe(seconds)
 
     def login_started(self, entry: str) -> None:
-        self._logins_started.labels(entry).inc()
+        self._child(self._logins_started, entry).inc()
 
     def login_completed(self, entry: str) -> None:
-        self._logins_completed.labels(entry).inc()
+        self._child(self._logins_completed, entry).inc()
 
     def login_failed(self, reason: str) -> None:
-        self._logins_failed.labels(reason).inc()
+        self._child(self._logins_failed, reason).inc()
 
     def wecom_call(self, api: str, errcode: str, seconds: float) -> None:
-        self._wecom_calls.labels(api, errcode).inc()
-        self._wecom_duration.labels(api).observe(seconds)
+        self._child(self._wecom_calls, api, errcode).inc()
+        self._child(self._wecom_duration, api).observe(seconds)
 
     def wecom_token_fetch(self) -> None:
         self._token_fetches.inc()
@@ -185,7 +195,7 @@ class Metrics:
         self._token_cache_hits.inc()
 
     def token_issued(self, grant_type: str) -> None:
-        self._tokens_issued.labels(grant_type).inc()
+        self._child(self._tokens_issued, grant_type).inc()
 
     def store_error(self) -> None:
         self._store_errors.inc()
