@@ -18,14 +18,6 @@ from ..metrics import NO_METRICS, Recorder
 T = TypeVar("T")
 
 
-@contextlib.contextmanager
-def _unavailable_on_connection_error() -> Iterator[None]:
-    try:
-        yield
-    except (redis.ConnectionError, redis.TimeoutError) as exc:
-        raise StoreUnavailable(f"store unreachable: {type(exc).__name__}") from exc
-
-
 class RedisStore:
     """Keys are prefixed; values are UTF-8 strings; TTLs are kept in milliseconds."""
 
@@ -62,11 +54,10 @@ class RedisStore:
 
     def _call(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
         try:
-            with _unavailable_on_connection_error():
-                return fn(*args, **kwargs)
-        except StoreUnavailable:
+            return fn(*args, **kwargs)
+        except (redis.ConnectionError, redis.TimeoutError) as exc:
             self._metrics.store_error()
-            raise
+            raise StoreUnavailable(f"store unreachable: {type(exc).__name__}") from exc
 
     def get(self, key: str) -> str | None:
         return self._call(self._r.get, self._k(key))
