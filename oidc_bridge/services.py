@@ -58,7 +58,8 @@ def build_services(
         metrics = Metrics.from_environment()
     threads = worker_threads()
     if store is None:
-        store = build_store(settings.redis_url, settings.store_prefix, redis_pool_size(threads))
+        pool = redis_pool_size(threads)
+        store = build_store(settings.redis_url, settings.store_prefix, pool, one_thread=threads == 1)
     if isinstance(store, RedisStore):
         store.count_errors_in(metrics)
     keyring = KeyRing.load_or_create(settings.keys_dir)

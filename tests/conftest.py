@@ -70,6 +70,19 @@ def redis_store(real_redis_url: str) -> Iterator[RedisStore]:
 
 
 @pytest.fixture
+def redis_one_thread_store(real_redis_url: str) -> Iterator[RedisStore]:
+    """As ``redis_store``, the way a sync gunicorn worker has it: its own connection per process."""
+    admin = redis.Redis.from_url(real_redis_url)
+    admin.flushdb()
+    store = RedisStore.from_url(real_redis_url, f"test-{secrets.token_hex(4)}:", 2, one_thread=True)
+    try:
+        yield store
+    finally:
+        admin.flushdb()
+        admin.close()
+
+
+@pytest.fixture
 def memory_store() -> RedisStore:
     """The in-process store (fakeredis), fresh for each test."""
     return _memory_store(prefix=f"test-{secrets.token_hex(4)}:")

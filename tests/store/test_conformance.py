@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import threading
 import time
 from collections.abc import Callable
@@ -16,7 +17,13 @@ from oidc_bridge.store.redis_store import RedisStore
 from ..own_redis import OwnRedis
 
 
-@pytest.fixture(params=["memory", pytest.param("redis", marks=pytest.mark.redis)])
+@pytest.fixture(
+    params=[
+        "memory",
+        pytest.param("redis", marks=pytest.mark.redis),
+        pytest.param("redis_one_thread", marks=pytest.mark.redis),
+    ]
+)
 def store(request: pytest.FixtureRequest) -> Store:
     return request.getfixturevalue(f"{request.param}_store")
 
@@ -207,9 +214,10 @@ STORE_CALLS: dict[str, Callable[[Store], object]] = {
 }
 
 
+@pytest.mark.parametrize("one_thread", [False, True])
 @pytest.mark.parametrize("call", STORE_CALLS)
-def test_an_unreachable_redis_raises_store_unavailable_not_a_redis_error(call: str) -> None:
-    store = RedisStore.from_url("redis://127.0.0.1:1/0")
+def test_an_unreachable_redis_raises_store_unavailable_not_a_redis_error(call: str, one_thread: bool) -> None:
+    store = RedisStore.from_url("redis://127.0.0.1:1/0", pool_size=2, one_thread=one_thread)
     with pytest.raises(StoreUnavailable) as caught:
         STORE_CALLS[call](store)
     assert not isinstance(caught.value, redis.RedisError)
@@ -218,8 +226,12 @@ def test_an_unreachable_redis_raises_store_unavailable_not_a_redis_error(call: s
 # --- a restarted Redis (the own_redis fixture is in tests/conftest.py) -----------------------------
 
 
-def test_a_restarted_redis_is_used_again_by_the_same_store_object(own_redis: OwnRedis) -> None:
-    store = RedisStore.from_url(f"redis://127.0.0.1:{own_redis.port}/0", prefix="restart:")
+@pytest.mark.parametrize("one_thread", [False, True])
+def test_a_restarted_redis_is_used_again_by_the_same_store_object(
+    own_redis: OwnRedis, one_thread: bool
+) -> None:
+    url = f"redis://127.0.0.1:{own_redis.port}/0"
+    store = RedisStore.from_url(url, prefix="restart:", pool_size=2, one_thread=one_thread)
     store.set("k", "before", 60)
     assert store.get("k") == "before"
 
@@ -236,8 +248,10 @@ def test_a_restarted_redis_is_used_again_by_the_same_store_object(own_redis: Own
     assert store.getdel("k") == "after"
 
 
-def test_a_redis_restart_between_two_requests_goes_unnoticed(own_redis: OwnRedis) -> None:
-    store = RedisStore.from_url(f"redis://127.0.0.1:{own_redis.port}/0", prefix="restart:")
+@pytest.mark.parametrize("one_thread", [False, True])
+def test_a_redis_restart_between_two_requests_goes_unnoticed(own_redis: OwnRedis, one_thread: bool) -> None:
+    url = f"redis://127.0.0.1:{own_redis.port}/0"
+    store = RedisStore.from_url(url, prefix="restart:", pool_size=2, one_thread=one_thread)
     store.set("k", "before", 60)
     own_redis.stop()
     own_redis.start()
@@ -263,3 +277,29 @@ def test_a_batch_that_raises_sends_nothing_and_the_next_write_goes_straight_out(
     assert store.get("a") is None
     store.set("c", "3", 60)
     assert store.get("c") == "3"
+
+
+@pytest.mark.redis
+def test_a_one_thread_store_keeps_one_connection_and_opens_its_own_after_a_fork(
+    redis_one_thread_store: RedisStore,
+) -> None:
+    """A sync worker's commands share one connection; a forked worker never writes on its parent's."""
+    store = redis_one_thread_store
+    store.set("k", "v", 60)
+    parent = store._client().client_id()
+    for _ in range(5):
+        with store.batch():
+            store.set("b", "1", 60)
+        assert store.get("k") == "v"
+    assert store._client().client_id() == parent
+    read, write = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child: a gunicorn worker forked from the master that built the store
+        try:
+            ok = store.get("k") == "v" and store._client().client_id() != parent
+            os.write(write, b"1" if ok else b"0")
+        finally:
+            os._exit(0)
+    os.waitpid(pid, 0)
+    assert os.read(read, 1) == b"1"
+    assert store.get("k") == "v" and store._client().client_id() == parent
