@@ -331,9 +331,31 @@ def _prepared(method: str, url: str, json_body: Mapping[str, Any] | None) -> Pre
 
 
 class _WeComTransport(HTTPAdapter):
-    """requests' transport, answering without the cookie jar: WeCom's API sets no cookies and the
-    client keeps none, yet the stock ``build_response`` parses every answer for them (a sixth of
-    a call's CPU). ``build_response`` is the hook requests documents for subclasses."""
+    """requests' transport for one WeCom client, through the hooks requests documents for
+    subclasses: answers without the cookie jar (WeCom's API sets no cookies and the client keeps
+    none, yet the stock ``build_response`` parses every answer for them, a sixth of a call's
+    CPU), and the connection pool of each origin found once (every call of a client goes to its
+    one api_base with the same TLS settings and proxies; finding it parsed the URL and built the
+    pool key on every call)."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self._pools: dict[str, Any] = {}
+
+    def get_connection_with_tls_context(
+        self, request: PreparedRequest, verify: Any, proxies: Any = None, cert: Any = None
+    ) -> Any:
+        url = request.url or ""
+        origin = url[: url.find("/", url.find("//") + 2)]
+        pool = self._pools.get(origin)
+        if pool is None:
+            pool = super().get_connection_with_tls_context(request, verify, proxies, cert)
+            self._pools[origin] = pool
+        return pool
+
+    def close(self) -> None:
+        self._pools.clear()
+        super().close()
 
     def build_response(self, req: PreparedRequest, resp: Any) -> Response:
         response = Response()
