@@ -404,12 +404,16 @@ def interrupt_on_signals() -> None:
 # command line and report ---------------------------------------------------------------------
 
 
-def bench_parser(doc: str | None, warmup_help: str, warmup: int | None = None) -> argparse.ArgumentParser:
+def bench_parser(
+    doc: str | None, warmup_help: str, warmup: int | None = None, workers: int = 2
+) -> argparse.ArgumentParser:
     """The flags every benchmark shares: --concurrency, --workers (the bridge's) and --warmup
     (default ``warmup``, or twice the concurrency)."""
     parser = argparse.ArgumentParser(description=doc, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--concurrency", type=int, default=8, help="client threads (default 8)")
-    parser.add_argument("--workers", type=int, default=2, help="bridge gunicorn workers (default 2)")
+    parser.add_argument(
+        "--workers", type=int, default=workers, help=f"bridge gunicorn workers (default {workers})"
+    )
     shown = "2 x concurrency" if warmup is None else warmup
     parser.add_argument("--warmup", type=int, default=warmup, help=f"{warmup_help} (default {shown})")
     return parser

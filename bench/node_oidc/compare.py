@@ -1,6 +1,6 @@
 """Benchmark (d): full logins through node-oidc-provider and through the bridge, CPU per login side by side.
 
-``python bench/node_oidc/compare.py [--logins 2000] [--concurrency 8] [--workers 2]``
+``python bench/node_oidc/compare.py [--logins 2000] [--concurrency 8] [--workers 1]``
 
 Not a test and not run in CI: it needs Node (>= 18), npm (once, for ``npm install`` here), Redis.
 node runs twice: with its default memory adapter (the issue's comparison), then with its state in
@@ -13,8 +13,9 @@ browser (no cookies): GET /auth -> /interaction/<uid> -> /auth/<uid> -> the code
 POST /token -> GET /me (userinfo, must be zhangsan): 5 requests to node. Node's CPU (user+sys, all
 its threads) is read from /proc/<pid>/stat around the timed phase.
 
-bridge: ``bench/logins.py``'s own timed phase (``bench_logins``: gunicorn -w W, Redis db 14, the
-WeCom simulator in its own process, its CPU excluded), same N, concurrency and warm-up. A bridge
+bridge: ``bench/logins.py``'s own timed phase (``bench_logins``: gunicorn -w W, one worker by
+default as node is one process, Redis db 14, the WeCom simulator in its own process, its CPU
+excluded), same N, concurrency and warm-up. A bridge
 login is 4 bridge requests, plus the simulator's login page, and the bridge's own WeCom API calls
 (getuserinfo, user/get...) and Redis round trips, none of which node has to do.
 
@@ -170,7 +171,10 @@ def bench_node(args: argparse.Namespace, log_dir: Path, redis_url: str | None = 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     # node after 16 logins costs a third more CPU per login than after 300 (V8 has not optimised
     # its hot paths yet): both sides are measured warm.
-    parser = bench_parser(__doc__, "untimed logins first, each side", warmup=300)
+    # node serves from one process, so the bridge runs one worker: CPU per login compared like
+    # for like. More processes on the same 2 cores cost each login more on either side (the
+    # bridge: 6.6 ms a login at -w 1, 7.3 at -w 2, 8.6 at -w 4 in one sitting).
+    parser = bench_parser(__doc__, "untimed logins first, each side", warmup=300, workers=1)
     parser.add_argument("--logins", type=int, default=2000, help="timed logins, each side (default 2000)")
     args = parse_bench_args(parser, argv, ("logins",))
     args.monitor_logins = 1  # bench_logins' untimed MONITOR phase: not reported here, kept minimal
@@ -211,6 +215,7 @@ def main(argv: list[str] | None = None) -> int:
         f"{args.concurrency}, {os.cpu_count()} CPUs; node {node_version} oidc-provider "
         f"{oidc_provider_version()} (1 process; memory adapter, then its Redis adapter on db {REDIS_DB}) "
         f"vs bridge gunicorn -w {args.workers} (sync, gunicorn_conf, Redis, WeCom simulator CPU excluded)"
+        + ("" if args.workers == 1 else f"; note: {args.workers} bridge processes against node's one")
     )
     print(row("node", node, NODE_REQUESTS_PER_LOGIN))
     print(row("node+redis", node_redis, NODE_REQUESTS_PER_LOGIN))
