@@ -15,6 +15,7 @@ from .oidc.discovery import Endpoints
 from .services import Services, build_services
 from .store.base import Store
 from .web import oidc, ops, setup, wecom
+from .web.json_provider import FastJSONProvider
 from .web.render import register_error_handlers
 from .web.security import add_security_headers
 
@@ -39,6 +40,7 @@ def create_app(
         template_folder="web/templates",
     )
     app.config["MAX_CONTENT_LENGTH"] = 64 * 1024
+    app.json = FastJSONProvider(app)
     svc = services or build_services(settings, store, metrics)
     app.extensions["oidc_bridge"] = svc
     app.register_blueprint(oidc.bp, url_prefix=prefix or None)

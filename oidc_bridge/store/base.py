@@ -7,10 +7,11 @@ as ``StoreUnavailable`` so the web layer can answer 503 instead of a 500 page.
 from __future__ import annotations
 
 import hashlib
-import json
 from contextlib import AbstractContextManager
 from dataclasses import fields
 from typing import Any, Protocol
+
+from .. import fastjson
 
 
 def token_hash(value: str) -> str:
@@ -109,11 +110,11 @@ class Store(Protocol):
 
 def get_json(store: Store, key: str) -> Any | None:
     raw = store.get(key)
-    return None if raw is None else json.loads(raw)
+    return None if raw is None else fastjson.loads(raw)
 
 
 def set_json(store: Store, key: str, value: Any, ttl: float) -> None:
-    store.set(key, json.dumps(value, separators=(",", ":"), ensure_ascii=False), ttl)
+    store.set(key, fastjson.dumps(value), ttl)
 
 
 def record_fields(record: Any) -> dict[str, Any]:
@@ -128,4 +129,4 @@ def record_fields(record: Any) -> dict[str, Any]:
 
 def getdel_json(store: Store, key: str) -> Any | None:
     raw = store.getdel(key)
-    return None if raw is None else json.loads(raw)
+    return None if raw is None else fastjson.loads(raw)

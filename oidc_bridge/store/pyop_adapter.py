@@ -8,10 +8,10 @@ the bridge replaces with an index.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator, MutableMapping
 from typing import Any
 
+from .. import fastjson
 from .base import Store, token_hash
 
 
@@ -31,15 +31,15 @@ class StoreMapping(MutableMapping[str, Any]):
         raw = self._store.get(self.key_for(key))
         if raw is None:
             raise KeyError("entry not found")
-        return json.loads(raw)
+        return fastjson.loads(raw)
 
     def take(self, key: str) -> Any | None:
         """Read and remove in one atomic step (GETDEL): of two callers, only one gets the entry."""
         raw = self._store.getdel(self.key_for(key))
-        return None if raw is None else json.loads(raw)
+        return None if raw is None else fastjson.loads(raw)
 
     def __setitem__(self, key: str, value: Any) -> None:
-        self._store.set(self.key_for(key), json.dumps(value, ensure_ascii=False), self._ttl)
+        self._store.set(self.key_for(key), fastjson.dumps(value), self._ttl)
 
     def __delitem__(self, key: str) -> None:
         self._store.delete(self.key_for(key))

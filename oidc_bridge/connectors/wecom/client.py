@@ -8,7 +8,6 @@ line or an exception: URLs are redacted, and requests' own exceptions are not ch
 
 from __future__ import annotations
 
-import json
 import logging
 import time
 from collections.abc import Mapping
@@ -21,6 +20,7 @@ from requests.adapters import HTTPAdapter
 from requests.models import PreparedRequest, Response
 from requests.structures import CaseInsensitiveDict
 
+from ... import fastjson
 from ...config.schema import WeComSettings
 from ...errors import WeComError
 from ...metrics import NO_METRICS, Recorder
@@ -322,8 +322,8 @@ def _prepared(method: str, url: str, json_body: Mapping[str, Any] | None) -> Pre
     request.headers = CaseInsensitiveDict(_HEADERS)
     request.body = None
     if json_body is not None:
-        # prepare()'s own encoding of json=: no NaN, UTF-8 bytes, the type and length headers.
-        request.body = json.dumps(json_body, allow_nan=False).encode("utf-8")
+        # As prepare() encodes json=: UTF-8 bytes, and the type and length headers.
+        request.body = fastjson.dumps_bytes(json_body)
         request.headers["Content-Type"] = "application/json"
         request.headers["Content-Length"] = str(len(request.body))
     request.hooks = {"response": []}
@@ -375,7 +375,7 @@ def _json_of(path: str, resp: requests.Response) -> dict[str, Any]:
     if resp.status_code != 200:
         raise wrong_endpoint(path, resp.status_code)
     try:
-        body = json.loads(resp.content)  # bytes: json detects UTF-8/16/32 as RFC 8259 allows
+        body = fastjson.loads(resp.content)
     except ValueError:
         raise unreachable(path, "answer is not JSON") from None
     if not isinstance(body, dict):
