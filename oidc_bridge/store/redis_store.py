@@ -138,9 +138,17 @@ class RedisStore:
 def _drop_if_stale(connection: Any) -> None:
     """The check redis-py's pool makes at every checkout: a connection the server closed (a Redis
     restart) or with an unread answer is dropped, and the next command opens a fresh one, so the
-    command is never sent on a dead socket."""
+    command is never sent on a dead socket. Usually nothing is waiting: one select()."""
     sock = getattr(connection, "_sock", None)  # redis-py keeps the socket here; tests pin it
-    if sock is not None and select.select([sock], [], [], 0)[0]:
+    if sock is None or not select.select([sock], [], [], 0)[0]:
+        return
+    # Something is waiting: an end of stream, an answer nobody read, or (rediss://) a TLS record
+    # without data, such as a session ticket. redis-py's own check tells them apart.
+    try:
+        stale = connection.can_read(timeout=0)
+    except (redis.ConnectionError, redis.TimeoutError, OSError):
+        stale = True
+    if stale:
         connection.disconnect()
 
 

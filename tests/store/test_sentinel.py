@@ -56,10 +56,14 @@ def sentinel(tmp_path: Path) -> Iterator[int]:
             proc.wait(timeout=10)
 
 
-def test_a_sentinel_url_reaches_the_monitored_master(sentinel: int) -> None:
-    store = RedisStore.from_url(f"redis+sentinel://127.0.0.1:{sentinel}/bridge/0", "sentinel-test:")
+@pytest.mark.parametrize("one_thread", [False, True])
+def test_a_sentinel_url_reaches_the_monitored_master(sentinel: int, one_thread: bool) -> None:
+    url = f"redis+sentinel://127.0.0.1:{sentinel}/bridge/0"
+    store = RedisStore.from_url(url, "sentinel-test:", 2, one_thread=one_thread)
     store.set("k", "值", 5)
-    assert store.getdel("k") == "值"
+    with store.batch():
+        store.set("b", "1", 5)
+    assert store.getdel("k") == "值" and store.get("b") == "1"
     store.ping()
 
 
