@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -130,3 +131,15 @@ def test_example_config_loads(monkeypatch: pytest.MonkeyPatch) -> None:
     for line in text.splitlines():
         if line.split("=")[0].strip() in ("secret", "client_secret"):
             assert '"env:' in line
+
+
+def test_the_preloaded_app_is_frozen_out_of_the_workers_garbage_collections() -> None:
+    """gunicorn calls pre_fork in the master before each worker starts (a subprocess: importing
+    the config module sets the metrics directory for the whole process)."""
+    code = (
+        "import gc, oidc_bridge.gunicorn_conf as conf; import oidc_bridge.app; "
+        "before = gc.get_freeze_count(); conf.pre_fork(None, None); print(before, gc.get_freeze_count())"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    before, after = map(int, out.split())
+    assert before == 0 and after > 10_000
