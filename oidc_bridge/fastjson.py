@@ -39,9 +39,11 @@ def dumps_bytes(
         return text.encode("utf-8")
 
 
-def dumps(value: Any, *, sort_keys: bool = False) -> str:
-    """Compact JSON text, non-ASCII written as it is."""
-    return dumps_bytes(value, sort_keys=sort_keys).decode("utf-8")
+def dumps(
+    value: Any, *, sort_keys: bool = False, indent: bool = False, default: Callable[[Any], Any] | None = None
+) -> str:
+    """JSON text, compact unless ``indent``, non-ASCII written as it is."""
+    return dumps_bytes(value, sort_keys=sort_keys, indent=indent, default=default).decode("utf-8")
 
 
 def loads(data: str | bytes) -> Any:

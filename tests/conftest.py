@@ -56,30 +56,32 @@ def real_redis_url() -> str:
     return url
 
 
-@pytest.fixture
-def redis_store(real_redis_url: str) -> Iterator[RedisStore]:
-    """A RedisStore on db 12 under a unique prefix; the db is flushed before and after."""
-    admin = redis.Redis.from_url(real_redis_url)
+def _flushed_around(url: str, store: RedisStore) -> Iterator[RedisStore]:
+    """``store``, with its db flushed before and after (the store opens no connection until used)."""
+    admin = redis.Redis.from_url(url)
     admin.flushdb()
-    store = RedisStore.from_url(real_redis_url, prefix=f"test-{secrets.token_hex(4)}:")
     try:
         yield store
     finally:
         admin.flushdb()
         admin.close()
+
+
+@pytest.fixture
+def redis_store(real_redis_url: str) -> Iterator[RedisStore]:
+    """A RedisStore on db 12 under a unique prefix; the db is flushed before and after."""
+    yield from _flushed_around(
+        real_redis_url, RedisStore.from_url(real_redis_url, prefix=f"test-{secrets.token_hex(4)}:")
+    )
 
 
 @pytest.fixture
 def redis_one_thread_store(real_redis_url: str) -> Iterator[RedisStore]:
     """As ``redis_store``, the way a sync gunicorn worker has it: its own connection per process."""
-    admin = redis.Redis.from_url(real_redis_url)
-    admin.flushdb()
-    store = RedisStore.from_url(real_redis_url, f"test-{secrets.token_hex(4)}:", 2, one_thread=True)
-    try:
-        yield store
-    finally:
-        admin.flushdb()
-        admin.close()
+    yield from _flushed_around(
+        real_redis_url,
+        RedisStore.from_url(real_redis_url, f"test-{secrets.token_hex(4)}:", 2, one_thread=True),
+    )
 
 
 @pytest.fixture

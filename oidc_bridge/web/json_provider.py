@@ -16,9 +16,7 @@ class FastJSONProvider(DefaultJSONProvider):
 
     def dumps(self, obj: Any, **kwargs: Any) -> str:
         indent = bool(kwargs.get("indent"))
-        return fastjson.dumps_bytes(
-            obj, sort_keys=self.sort_keys, indent=indent, default=self.default
-        ).decode()
+        return fastjson.dumps(obj, sort_keys=self.sort_keys, indent=indent, default=self.default)
 
     def loads(self, s: str | bytes, **kwargs: Any) -> Any:
         return fastjson.loads(s)

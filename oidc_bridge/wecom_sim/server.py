@@ -121,8 +121,6 @@ class SimulatorServer:
     @property
     def base_url(self) -> str:
         """``http://HOST:PORT`` with the real port, once started."""
-        if self._server is None:
-            raise RuntimeError("simulator not started")
         return f"http://{self.host}:{self.port_served}"
 
     @property
