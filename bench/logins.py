@@ -7,8 +7,10 @@ Each login is a fresh browser (no cookies): authorize -> the simulator's login p
 for zhangsan. The bridge runs as ``gunicorn -w W`` with the image's gunicorn settings
 (``gunicorn_conf``: sync workers, metrics shared across workers) on the real Redis (db 14,
 flushed before and after); the WeCom simulator runs in its own process so its CPU is not
-counted. The ceiling is a bare Flask "hello" under the same gunicorn settings, driven by the
-same client threads.
+counted. The floor is ``skeleton_app.py``, a login with the same requests, WeCom calls, Redis
+round trips and signature and no logic, logged into the same way: what the bridge costs above
+it is its own code. The ceiling is a bare Flask "hello" under the same gunicorn settings, driven
+by the same client threads.
 Exit status 1 when a login fails or the run did not cost exactly one gettoken.
 """
 
@@ -35,16 +37,18 @@ from harness import (
     fail,
     hello_ceiling,
     interrupt_on_signals,
+    measure,
     parse_bench_args,
     print_rows,
     read_events,
     run_threads,
     times,
 )
-from login_flow import BRIDGE_REQUESTS_PER_LOGIN, USERID, Login, write_config
+from login_flow import BRIDGE_REQUESTS_PER_LOGIN, CLIENT_SECRET, USERID, Login, write_config
 from profiler import Profiler, Summary
 
-REPO = Path(__file__).resolve().parent.parent
+BENCH_DIR = Path(__file__).resolve().parent
+REPO = BENCH_DIR.parent
 REDIS_DB = 14
 REDIS_URL = f"redis://127.0.0.1:6379/{REDIS_DB}"
 # The one command the benchmark itself sends to Redis inside the timed phase (its snapshots).
@@ -135,13 +139,36 @@ def profiled(out_dir: Path | None, server: Gunicorn) -> Iterator[Profiler | None
         yield profiler
 
 
+def bench_floor(args: argparse.Namespace, log_dir: Path, sim: SimulatorProcess) -> Timed:
+    """The stack's floor: ``skeleton_app.py`` (a login's unavoidable work, no logic) logged into the
+    same way, under the same gunicorn settings, on the same Redis and simulator."""
+    env = dict(os.environ)  # completed below once the server's port, so its issuer, is known
+    server = Gunicorn("skeleton_app:app", args.workers, env, log_dir / "skeleton.log", BENCH_DIR)
+    env.update(
+        SKELETON_ISSUER=server.url,
+        SKELETON_REDIS_URL=REDIS_URL,
+        SKELETON_WECOM_URL=sim.url,
+        SKELETON_CORP_ID=sim.corp_id,
+        SKELETON_AGENT_ID=sim.agent_id,
+        SKELETON_SECRET=sim.secret,
+        SKELETON_CLIENT_SECRET=CLIENT_SECRET,
+    )
+    try:
+        server.start().wait_ready("/healthz")
+        login = Login(server.url, sim.url)
+        measure(server, "warm-up skeleton logins", args.warmup, args.concurrency, login)
+        return measure(server, "skeleton logins", args.logins, args.concurrency, login)
+    finally:
+        server.stop()
+
+
 def bench_ceiling(args: argparse.Namespace, tmp: Path) -> Timed:
     return hello_ceiling(
         args.workers, args.concurrency, args.warmup * BRIDGE_REQUESTS_PER_LOGIN, args.hello_requests, tmp
     )
 
 
-def report(args: argparse.Namespace, run: LoginRun, ceiling: Timed) -> bool:
+def report(args: argparse.Namespace, run: LoginRun, floor: Timed, ceiling: Timed) -> bool:
     """Print the figures; False when the run did not cost exactly one gettoken."""
     t = run.timed
     per_request_ms = t.cpu_ms / BRIDGE_REQUESTS_PER_LOGIN
@@ -174,6 +201,16 @@ def report(args: argparse.Namespace, run: LoginRun, ceiling: Timed) -> bool:
         (
             "Redis round trips per login",
             f"{run.redis_reads / t.count:.1f} (requests Redis read in the timed phase; a pipeline is one)",
+        ),
+        (
+            "floor: CPU per login",
+            f"{floor.cpu_ms:.2f} ms (skeleton_app.py: the same requests, WeCom calls, Redis round trips "
+            "and signature, no logic)",
+        ),
+        (
+            "bridge above the floor",
+            f"{t.cpu_ms - floor.cpu_ms:.2f} ms a login = {100 * (1 - floor.cpu_ms / t.cpu_ms):.0f}% of its "
+            "CPU: the bridge's own code (checks, sessions, cookies, logs, metrics)",
         ),
         (
             "ceiling: hello requests/s",
@@ -255,7 +292,7 @@ def main(argv: list[str] | None = None) -> int:
 
     def body(admin: redis.Redis, sim: SimulatorProcess, tmp: Path) -> bool:
         run = bench_logins(args, tmp, sim, admin)
-        return report(args, run, bench_ceiling(args, tmp))
+        return report(args, run, bench_floor(args, tmp, sim), bench_ceiling(args, tmp))
 
     return run_bench(body)
 

@@ -49,6 +49,8 @@ def test_login_benchmark_completes_and_shares_one_gettoken_across_workers() -> N
     assert gettoken is not None, out
     assert gettoken.group(1) == "1", out
     assert "logins/s" in out
+    # The floor (skeleton_app.py) went through the same checked logins: id_token, state, userinfo.
+    assert re.search(r"floor: CPU per login\s+\d+\.\d\d ms", out), out
 
 
 @pytest.mark.redis

@@ -19,7 +19,12 @@ excluded), same N, concurrency and warm-up. A bridge
 login is 4 bridge requests, plus the simulator's login page, and the bridge's own WeCom API calls
 (getuserinfo, user/get...) and Redis round trips, none of which node has to do.
 
-Prints CPU ms per login and logins/s for each, and the ratio bridge/node (target: bridge <= node).
+floor: ``bench/skeleton_app.py`` through the same logins (``bench_floor``): the bridge's requests,
+WeCom calls, Redis round trips and signature with no logic, so what any bridge on this stack
+(gunicorn, Flask, requests, redis-py) costs at the least.
+
+Prints CPU ms per login and logins/s for each, and the ratio bridge/node (target: bridge <= node),
+and the floor's ratios to node.
 Exit status 1 when a login fails, 2 without Redis or Node.
 """
 
@@ -59,7 +64,7 @@ from login_flow import (  # noqa: E402
     _expect,
     _no_follow,
 )
-from logins import REDIS_DB, REDIS_URL, bench_logins, run_bench  # noqa: E402
+from logins import REDIS_DB, REDIS_URL, bench_floor, bench_logins, run_bench  # noqa: E402
 
 NODE_REQUESTS_PER_LOGIN = 5  # auth, interaction, auth resume, token, userinfo
 
@@ -202,12 +207,13 @@ def main(argv: list[str] | None = None) -> int:
         results["node"] = bench_node(args, tmp)
         results["node+redis"] = bench_node(args, tmp, REDIS_URL)
         results["bridge"] = bench_logins(args, tmp, sim, admin).timed
+        results["floor"] = bench_floor(args, tmp, sim)
         return True
 
     status = run_bench(body)
     if status != 0:
         return status
-    node, node_redis, bridge = results["node"], results["node+redis"], results["bridge"]
+    node, node_redis, bridge, floor = (results[k] for k in ("node", "node+redis", "bridge", "floor"))
     ratio = bridge.cpu_ms / node.cpu_ms
     node_version = subprocess.check_output(["node", "--version"], text=True).strip()
     print(
@@ -220,11 +226,18 @@ def main(argv: list[str] | None = None) -> int:
     print(row("node", node, NODE_REQUESTS_PER_LOGIN))
     print(row("node+redis", node_redis, NODE_REQUESTS_PER_LOGIN))
     print(row("bridge", bridge, BRIDGE_REQUESTS_PER_LOGIN))
+    print(row("floor", floor, BRIDGE_REQUESTS_PER_LOGIN))
     print(
         f"  bridge/node CPU per login: {ratio:.2f} ({'meets' if ratio <= 1 else 'misses'} the target <= 1); "
         f"logins/s bridge/node: {bridge.rate / node.rate:.2f}"
     )
     print(f"  bridge/node with its state in Redis too: {bridge.cpu_ms / node_redis.cpu_ms:.2f}")
+    print(
+        f"  floor/node: {floor.cpu_ms / node.cpu_ms:.2f}, "
+        f"floor/node+redis: {floor.cpu_ms / node_redis.cpu_ms:.2f}; "
+        f"the bridge's own code costs {bridge.cpu_ms - floor.cpu_ms:.2f} ms a login above the floor "
+        f"(bench/skeleton_app.py: the same requests, WeCom calls, Redis round trips and signature, no logic)"
+    )
     print(
         "  note: the bridge's login also includes the WeCom round trip (simulator page, its CPU excluded), "
         "and the bridge's two WeCom API calls, which no node login has"
