@@ -36,6 +36,10 @@ from prometheus_client.multiprocess import MultiProcessCollector
 
 MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
 
+# The request methods HTTP defines (RFC 9110 section 9, and PATCH): any other a client sends is
+# counted as "other", or each made-up method would be a new series in every scrape.
+_HTTP_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "DELETE", "CONNECT", "OPTIONS", "TRACE", "PATCH"})
+
 # Seconds; a WeCom call or a request slower than 10 s has hit a timeout anyway.
 _BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
 
@@ -100,7 +104,8 @@ class Metrics:
         self._children: dict[tuple[Counter | Histogram, tuple[str, ...]], Any] = {}
         self._http_requests = Counter(
             "oidc_bridge_http_requests",
-            "HTTP requests by Flask endpoint name (never the raw path), method and status.",
+            "HTTP requests by Flask endpoint name (never the raw path), method (other for any method "
+            "HTTP does not define) and status.",
             ("endpoint", "method", "status"),
             registry=reg,
         )
@@ -172,6 +177,7 @@ class Metrics:
     # -- Recorder ------------------------------------------------------------------------------
 
     def http_request(self, endpoint: str, method: str, status: int, seconds: float) -> None:
+        method = method if method in _HTTP_METHODS else "other"
         self._child(self._http_requests, endpoint, method, str(status)).inc()
         self._child(self._http_duration, endpoint).observe(seconds)
 

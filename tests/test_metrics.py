@@ -81,6 +81,22 @@ def test_requests_are_counted_by_endpoint_name_never_by_path(stack: Stack) -> No
     assert "/no/such" not in text
 
 
+def test_made_up_http_methods_share_one_series_so_a_client_cannot_grow_the_scrape(stack: Stack) -> None:
+    for n in range(5):
+        requests.request(f"PROBE{n}X", stack.issuer + "/healthz", timeout=10)
+    requests.request("OPTIONS", stack.issuer + "/healthz", timeout=10)
+    text = scrape(stack)
+    assert "PROBE" not in text
+    assert (
+        value(text, "oidc_bridge_http_requests_total", endpoint="unmatched", method="other", status="405")
+        == 5
+    )
+    # The methods HTTP defines keep their own name.
+    assert value(
+        text, "oidc_bridge_http_requests_total", endpoint="ops.healthz", method="OPTIONS", status="200"
+    )
+
+
 def test_a_disabled_person_counts_as_a_failed_login_with_reason_disabled(stack: Stack) -> None:
     stack.sim.auto_approve = "wangwu"
     _sess, url, _ = stack.rp(WEB).start()
