@@ -139,14 +139,19 @@ def profiled(out_dir: Path | None, server: Gunicorn) -> Iterator[Profiler | None
         yield profiler
 
 
-def bench_floor(args: argparse.Namespace, log_dir: Path, sim: SimulatorProcess) -> Timed:
+def bench_floor(
+    args: argparse.Namespace, log_dir: Path, sim: SimulatorProcess, redis_url: str = REDIS_URL
+) -> Timed:
     """The stack's floor: ``skeleton_app.py`` (a login's unavoidable work, no logic) logged into the
-    same way, under the same gunicorn settings, on the same Redis and simulator."""
+    same way, under the same gunicorn settings, on the same Redis and simulator; ``redis_url=""``
+    keeps its state in memory instead (one worker only)."""
+    if not redis_url and args.workers != 1:
+        raise ValueError("a floor with its state in memory runs one worker")
     env = dict(os.environ)  # completed below once the server's port, so its issuer, is known
     server = Gunicorn("skeleton_app:app", args.workers, env, log_dir / "skeleton.log", BENCH_DIR)
     env.update(
         SKELETON_ISSUER=server.url,
-        SKELETON_REDIS_URL=REDIS_URL,
+        SKELETON_REDIS_URL=redis_url,
         SKELETON_WECOM_URL=sim.url,
         SKELETON_CORP_ID=sim.corp_id,
         SKELETON_AGENT_ID=sim.agent_id,

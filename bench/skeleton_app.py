@@ -19,12 +19,14 @@ metrics, no error pages. What the bridge costs above this is its own code, what 
 the stack's. Not a server to deploy: errors are tracebacks.
 
 Configured by ``SKELETON_ISSUER``, ``SKELETON_REDIS_URL``, ``SKELETON_WECOM_URL``,
-``SKELETON_CORP_ID``, ``SKELETON_AGENT_ID``, ``SKELETON_SECRET`` and ``SKELETON_CLIENT_SECRET``.
+``SKELETON_CORP_ID``, ``SKELETON_AGENT_ID``, ``SKELETON_SECRET`` and ``SKELETON_CLIENT_SECRET``;
+``SKELETON_REDIS_URL`` empty keeps the state in the worker's memory instead (one worker only).
 """
 
 from __future__ import annotations
 
 import base64
+import contextlib
 import functools
 import hashlib
 import hmac
@@ -54,10 +56,35 @@ wecom = requests.Session()
 wecom.mount("http://", _WeComTransport())
 
 
+class MemoryStore:
+    """State in this worker's memory, as node-oidc-provider's memory adapter keeps it: for one
+    worker only, nothing expires (a benchmark run is short)."""
+
+    def __init__(self) -> None:
+        self._entries: dict[str, Any] = {}
+
+    def get(self, key: str) -> Any:
+        return self._entries.get(key)
+
+    def getdel(self, key: str) -> Any:
+        return self._entries.pop(key, None)
+
+    def set(self, key: str, value: Any, px: int) -> None:
+        self._entries[key] = value
+
+    def pipeline(self, transaction: bool) -> contextlib.nullcontext[MemoryStore]:
+        return contextlib.nullcontext(self)
+
+    def execute(self) -> None:
+        """What a pipeline's writes need to land: nothing here."""
+
+
 @functools.cache
-def store() -> redis.Redis:
-    """One connection per worker, opened on its first request (after the fork), as the bridge's."""
-    return redis.Redis.from_url(ENV["SKELETON_REDIS_URL"], single_connection_client=True)
+def store() -> redis.Redis | MemoryStore:
+    """One Redis connection per worker, opened on its first request (after the fork), as the
+    bridge's; or, when ``SKELETON_REDIS_URL`` is empty, this worker's memory."""
+    url = ENV["SKELETON_REDIS_URL"]
+    return redis.Redis.from_url(url, single_connection_client=True) if url else MemoryStore()
 
 
 def _b64(data: bytes) -> str:

@@ -21,7 +21,8 @@ login is 4 bridge requests, plus the simulator's login page, and the bridge's ow
 
 floor: ``bench/skeleton_app.py`` through the same logins (``bench_floor``): the bridge's requests,
 WeCom calls, Redis round trips and signature with no logic, so what any bridge on this stack
-(gunicorn, Flask, requests, redis-py) costs at the least.
+(gunicorn, Flask, requests, redis-py) costs at the least; then (one worker) the same with its
+state in the worker's memory instead of Redis, like for like with node's memory adapter.
 
 Prints CPU ms per login and logins/s for each, and the ratio bridge/node (target: bridge <= node),
 and the floor's ratios to node.
@@ -208,6 +209,8 @@ def main(argv: list[str] | None = None) -> int:
         results["node+redis"] = bench_node(args, tmp, REDIS_URL)
         results["bridge"] = bench_logins(args, tmp, sim, admin).timed
         results["floor"] = bench_floor(args, tmp, sim)
+        if args.workers == 1:  # state in one worker's memory, as node's memory adapter
+            results["floor, memory"] = bench_floor(args, tmp, sim, redis_url="")
         return True
 
     status = run_bench(body)
@@ -227,6 +230,9 @@ def main(argv: list[str] | None = None) -> int:
     print(row("node+redis", node_redis, NODE_REQUESTS_PER_LOGIN))
     print(row("bridge", bridge, BRIDGE_REQUESTS_PER_LOGIN))
     print(row("floor", floor, BRIDGE_REQUESTS_PER_LOGIN))
+    floor_memory = results.get("floor, memory")
+    if floor_memory is not None:
+        print(row("floor, mem", floor_memory, BRIDGE_REQUESTS_PER_LOGIN))
     print(
         f"  bridge/node CPU per login: {ratio:.2f} ({'meets' if ratio <= 1 else 'misses'} the target <= 1); "
         f"logins/s bridge/node: {bridge.rate / node.rate:.2f}"
@@ -238,6 +244,11 @@ def main(argv: list[str] | None = None) -> int:
         f"the bridge's own code costs {bridge.cpu_ms - floor.cpu_ms:.2f} ms a login above the floor "
         f"(bench/skeleton_app.py: the same requests, WeCom calls, Redis round trips and signature, no logic)"
     )
+    if floor_memory is not None:
+        print(
+            f"  floor with its state in memory (no Redis, as node's memory adapter)/node: "
+            f"{floor_memory.cpu_ms / node.cpu_ms:.2f}"
+        )
     print(
         "  note: the bridge's login also includes the WeCom round trip (simulator page, its CPU excluded), "
         "and the bridge's two WeCom API calls, which no node login has"
