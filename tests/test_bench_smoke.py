@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import shutil
 import signal
 import subprocess
 import sys
@@ -71,3 +72,24 @@ def test_endpoint_benchmark_completes_and_prints_its_ratios() -> None:
     for label in ("token: code grant", "token: refresh grant", "discovery / ceiling", "jwks / ceiling"):
         assert re.search(rf"^\s+{re.escape(label)}\s+\S", out, re.MULTILINE), (label, out)
     assert re.search(r"discovery / ceiling\s+\d+\.\d\d \(target >= 0\.8", out), out
+
+
+@pytest.mark.redis
+@pytest.mark.skipif(shutil.which("node") is None or shutil.which("npm") is None, reason="needs node and npm")
+def test_node_comparison_completes_and_prints_every_ratio() -> None:
+    # npm installs oidc-provider (pinned by package-lock.json) into bench/node_oidc the first time.
+    out = _run(
+        [
+            str(BENCH_DIR / "node_oidc" / "compare.py"),
+            "--logins",
+            "40",
+            "--warmup",
+            "10",
+            "--concurrency",
+            "2",
+        ]
+    )
+    for label in ("node", "node+redis", "bridge", "floor", "floor, mem"):
+        assert re.search(rf"^\s+{re.escape(label)}\s+\d+\.\d\d ms CPU/login", out, re.MULTILINE), (label, out)
+    assert re.search(r"bridge/node CPU per login: \d+\.\d\d \((meets|misses) the target <= 1\)", out), out
+    assert re.search(r"floor/node: \d+\.\d\d, floor/node\+redis: \d+\.\d\d", out), out
