@@ -269,6 +269,9 @@ class ContextFilter(logging.Filter):
         return True
 
 
+_PLAIN_SCALARS = (int, float, bool)
+
+
 class RedactingFilter(logging.Filter):
     """Rewrites each record in place: message, args, extra fields, traceback. Never raises."""
 
@@ -291,11 +294,22 @@ class RedactingFilter(logging.Filter):
         except Exception as exc:
             # logging's own error report would print the args, secrets included.
             message = f"{_safe_repr(record.msg)} [bad log arguments: {type(exc).__name__}]"
-        record.msg = redact_text(message, self._registry)
+        fields = extra_fields(record)
+        # One screening search over the message and every text field at once (a line is mostly
+        # ids, paths and numbers): a separator that no trigger word or secret contains keeps a
+        # match inside one part, so no match means no part holds anything to redact.
+        screen = (self._registry or _registry).screen
+        texts = [message, *(v for v in fields.values() if type(v) is str)]
+        clean = screen.search("\x00".join(texts)) is None
+        record.msg = message if clean else redact_text(message, self._registry)
         record.args = ()
-        for key, value in extra_fields(record).items():
-            safe = REDACTED if is_secret_key(key) and value is not None else value
-            record.__dict__[key] = redact_value(safe, self._registry)
+        for key, value in fields.items():
+            if value is None:
+                continue
+            if is_secret_key(key):
+                record.__dict__[key] = REDACTED
+            elif type(value) not in _PLAIN_SCALARS and (type(value) is not str or not clean):
+                record.__dict__[key] = redact_value(value, self._registry)
         if record.exc_info and not record.exc_text:
             record.exc_text = logging.Formatter().formatException(record.exc_info)
         if record.exc_text:

@@ -387,3 +387,34 @@ def test_a_registered_secret_is_redacted_whatever_surrounds_it(
 @pytest.mark.parametrize("value", [0, 7, -3, 1.7, 0.1, 1e20, float("nan"), float("inf"), True, None])
 def test_numbers_in_text_lines_read_as_json_writes_them(value: object) -> None:
     assert obs._text_value(value) == json.dumps(value)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    message=st.lists(st.one_of(FRAGMENTS, st.text(max_size=8)), max_size=8).map("".join),
+    extra=st.dictionaries(
+        st.sampled_from(["url", "user_agent", "remote_addr", "code", "note", "n"]),
+        st.one_of(
+            st.lists(st.one_of(FRAGMENTS, st.text(max_size=8)), max_size=8).map("".join),
+            st.integers(),
+            st.none(),
+            st.lists(FRAGMENTS, max_size=3),
+        ),
+    ),
+    secret=SECRET_VALUE,
+    with_secret=st.booleans(),
+)
+def test_the_filter_redacts_a_line_as_each_field_redacted_on_its_own_would(
+    message: str, extra: dict[str, object], secret: str, with_secret: bool
+) -> None:
+    """The filter screens a whole line with one search; never a field left as it would not be."""
+    registry = obs.SecretRegistry()
+    registry.add(secret)
+    if with_secret:
+        message += secret
+    record = _record(message, (), **extra)
+    obs.RedactingFilter(registry).filter(record)
+    assert record.msg == obs.redact_text(message, registry)
+    for key, value in extra.items():
+        expected = obs.REDACTED if obs.is_secret_key(key) and value is not None else value
+        assert record.__dict__[key] == obs.redact_value(expected, registry), key
