@@ -93,3 +93,15 @@ def test_node_comparison_completes_and_prints_every_ratio() -> None:
         assert re.search(rf"^\s+{re.escape(label)}\s+\d+\.\d\d ms CPU/login", out, re.MULTILINE), (label, out)
     assert re.search(r"bridge/node CPU per login: \d+\.\d\d \((meets|misses) the target <= 1\)", out), out
     assert re.search(r"floor/node: \d+\.\d\d, floor/node\+redis: \d+\.\d\d", out), out
+
+
+def test_log_line_benchmark_prints_each_format_against_the_ceiling() -> None:
+    proc = subprocess.run(
+        [sys.executable, str(BENCH_DIR / "log_lines.py"), "--lines", "200"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert proc.returncode == 0, proc.stderr
+    for fmt in ("text", "json"):
+        assert re.search(rf"bridge, {fmt}\s+\d+\.\d\d us CPU a line = \d+\.\dx the ceiling", proc.stdout)
