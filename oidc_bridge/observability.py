@@ -269,9 +269,6 @@ class ContextFilter(logging.Filter):
         return True
 
 
-_PLAIN_SCALARS = (int, float, bool)
-
-
 class RedactingFilter(logging.Filter):
     """Rewrites each record in place: message, args, extra fields, traceback. Never raises."""
 
@@ -308,7 +305,7 @@ class RedactingFilter(logging.Filter):
                 continue
             if is_secret_key(key):
                 record.__dict__[key] = REDACTED
-            elif type(value) not in _PLAIN_SCALARS and (type(value) is not str or not clean):
+            elif not (clean and type(value) is str):  # numbers come back from redact_value as they are
                 record.__dict__[key] = redact_value(value, self._registry)
         if record.exc_info and not record.exc_text:
             record.exc_text = logging.Formatter().formatException(record.exc_info)

@@ -66,7 +66,7 @@ from login_flow import (  # noqa: E402
     _expect,
     _no_follow,
 )
-from logins import REDIS_DB, REDIS_URL, bench_floor, bench_logins, run_bench  # noqa: E402
+from logins import FLOOR_IS, REDIS_DB, REDIS_URL, bench_floor, bench_logins, run_bench  # noqa: E402
 
 NODE_REQUESTS_PER_LOGIN = 5  # auth, interaction, auth resume, token, userinfo
 
@@ -246,7 +246,7 @@ def main(argv: list[str] | None = None) -> int:
         f"  floor/node: {floor.cpu_ms / node.cpu_ms:.2f}, "
         f"floor/node+redis: {floor.cpu_ms / node_redis.cpu_ms:.2f}; "
         f"the bridge's own code costs {bridge.cpu_ms - floor.cpu_ms:.2f} ms a login above the floor "
-        f"(bench/skeleton_app.py: the same requests, WeCom calls, Redis round trips and signature, no logic)"
+        f"(bench/{FLOOR_IS})"
     )
     if floor_memory is not None:
         print(
